@@ -1,0 +1,17 @@
+"""The errors the data layer raises: each message says what is wrong, where, and how to fix it."""
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The dataset is not under `root` and could not be downloaded (no network, or download=False)."""
+
+
+class ChecksumMismatchError(RuntimeError):
+    """A downloaded file's checksum is wrong; the file was deleted before raising."""
+
+
+class NoImagesError(ValueError):
+    """A dataset source holds no readable image."""
+
+
+class CacheNotFoundError(FileNotFoundError):
+    """setup() ran before prepare_data() wrote the decoded cache."""

@@ -1,0 +1,64 @@
+"""TensorFlow's flower photos (RECIPES.md, recipe 2): flower_photos.tgz or flower_photos/<class>/*."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+from typing import Any
+from collections.abc import Iterable, Iterator
+
+from gan_lightning.data.base import ImageDataModule
+from gan_lightning.data.cache import iter_files
+
+
+def tar_files(archive: Path) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of every regular file, reading the compressed stream once without extracting."""
+    with tarfile.open(archive, mode="r|*") as stream:
+        for member in stream:
+            if member.isfile():
+                yield member.name, stream.extractfile(member).read()
+
+
+class FlowersDataModule(ImageDataModule):
+    """5 classes of flower photos; random horizontal flips on by default, as in the MATLAB example."""
+
+    name = "flowers"
+    url = "http://download.tensorflow.org/example_images/flower_photos.tgz"
+    # TensorFlow publishes no checksum for flower_photos.tgz, so the download is not verified.
+    archive_name = "flower_photos.tgz"
+    folder_name = "flower_photos"
+
+    def __init__(
+        self,
+        root: str = "data",
+        image_size: int = 64,
+        channels: int = 3,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        random_flip: bool = True,
+        download: bool = True,
+        cache_dir: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(root, image_size, channels, batch_size, num_workers, random_flip, download, cache_dir, seed)
+
+    def find_source(self) -> Path | None:
+        archive, folder = self.root / self.archive_name, self.root / self.folder_name
+        if archive.is_file():
+            return archive
+        if folder.is_dir():
+            return folder
+        return None
+
+    def expected_location(self) -> str:
+        root = self.root.resolve()
+        return f"{root / self.archive_name} (or the extracted {root / self.folder_name}/<class>/*.jpg)"
+
+    def download_source(self) -> None:
+        self.fetch(self.url, self.root / self.archive_name)
+
+    def list_images(self, source: Path) -> tuple[Iterable[tuple[str, Any]], int | None]:
+        if source.is_dir():
+            files = list(iter_files(source))
+            return ((str(p.relative_to(source.parent)), str(p)) for p in files), len(files)
+        return tar_files(source), None

@@ -1,0 +1,127 @@
+"""MNIST (RECIPES.md, recipe 5) and Fashion-MNIST in torchvision's layout: <Folder>/raw/*-ubyte or
+*-ubyte.gz.
+
+The IDX files are parsed here, gzipped or not: torchvision.datasets.MNIST only accepts the
+extracted files offline and checks the md5 of the .gz, which any re-compressed copy fails. The
+download uses torchvision's mirrors and md5s with our download(), which keeps a corrupt file out
+of place.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Any
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+from torchvision.datasets import MNIST, FashionMNIST
+
+from gan_lightning.data.base import ImageDataModule
+from gan_lightning.data.cache import file_stamp
+from gan_lightning.data.errors import DatasetNotFoundError
+
+IDX_DTYPES = {0x08: np.uint8}
+
+
+def read_idx_images(path: Path) -> np.ndarray:
+    """The (N, H, W) uint8 images of an IDX3 file (gzipped or not)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 16 or data[0:2] != b"\x00\x00" or data[2] != 0x08 or data[3] != 3:
+        raise ValueError(f"{path} is not an IDX file of uint8 images (magic {data[:4].hex()}, expected 00000803)")
+    count, height, width = (int.from_bytes(data[i : i + 4], "big") for i in (4, 8, 12))
+    if len(data) != 16 + count * height * width:
+        raise ValueError(f"{path} is truncated: its header says {count} images of {height}x{width}")
+    return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, height, width)
+
+
+class MNISTDataModule(ImageDataModule):
+    """The 60,000 training digits (include_test=True adds the 10,000 test digits). 32x32 by default
+    (a power of two for DCGAN nets; the 28x28 originals are resized), image_size=28 keeps them as is."""
+
+    name = "mnist"
+    torchvision_class = MNIST
+    split_files = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
+
+    def __init__(
+        self,
+        root: str = "data",
+        image_size: int = 32,
+        channels: int = 1,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        random_flip: bool = False,
+        download: bool = True,
+        cache_dir: str | None = None,
+        seed: int = 0,
+        include_test: bool = False,
+    ) -> None:
+        super().__init__(root, image_size, channels, batch_size, num_workers, random_flip, download, cache_dir, seed)
+        self.include_test = include_test
+        self.mirrors: list[str] = list(self.torchvision_class.mirrors)
+        self.url = self.mirrors[0] + self.split_files["train"] + ".gz"
+
+    @property
+    def raw_folder(self) -> Path:
+        return self.root / self.torchvision_class.__name__ / "raw"
+
+    @property
+    def file_names(self) -> list[str]:
+        return [self.split_files["train"]] + ([self.split_files["test"]] if self.include_test else [])
+
+    def source_options(self) -> tuple:
+        return (self.include_test,)
+
+    def _find_file(self, name: str) -> Path | None:
+        for candidate in (self.raw_folder / name, self.raw_folder / f"{name}.gz"):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def find_source(self) -> Path | None:
+        if all(self._find_file(name) for name in self.file_names):
+            return self.raw_folder
+        return None
+
+    def expected_location(self) -> str:
+        return " and ".join(f"{self.raw_folder.resolve() / name}[.gz]" for name in self.file_names)
+
+    def download_source(self) -> None:
+        md5s = dict(self.torchvision_class.resources)
+        for name in self.file_names:
+            if self._find_file(name):
+                continue
+            archive = f"{name}.gz"
+            errors = []
+            for mirror in self.mirrors:  # like torchvision: the first mirror that answers wins
+                self.url = mirror + archive
+                try:
+                    self.fetch(self.url, self.raw_folder / archive, ("md5", md5s[archive]))
+                    break
+                except DatasetNotFoundError as error:
+                    errors.append(error)
+            else:
+                raise errors[-1]
+
+    def source_stamp(self, source: Path) -> Any:
+        return [file_stamp(self._find_file(name)) for name in self.file_names]
+
+    def list_images(self, source: Path) -> tuple[Iterable[tuple[str, Any]], int | None]:
+        arrays = [(name, read_idx_images(self._find_file(name))) for name in self.file_names]
+        total = sum(len(images) for _, images in arrays)
+        return self._iter(arrays), total
+
+    @staticmethod
+    def _iter(arrays: list[tuple[str, np.ndarray]]) -> Iterator[tuple[str, np.ndarray]]:
+        for name, images in arrays:
+            for row, pixels in enumerate(images):
+                yield f"{name}#{row}", pixels
+
+
+class FashionMNISTDataModule(MNISTDataModule):
+    """Zalando's Fashion-MNIST: same files and format as MNIST under FashionMNIST/raw/."""
+
+    name = "fashion_mnist"
+    torchvision_class = FashionMNIST

@@ -1,0 +1,71 @@
+"""d2l's Pokemon sprites (RECIPES.md, recipe 1): pokemon.zip or the extracted pokemon/<class>/*."""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+from collections.abc import Iterable
+
+from gan_lightning.data.base import ImageDataModule
+from gan_lightning.data.cache import iter_files
+from gan_lightning.data.download import file_digest
+from gan_lightning.data.image import ZipMember
+
+
+class PokemonDataModule(ImageDataModule):
+    """Images are read straight out of the zip (no extraction). Labels are unused."""
+
+    name = "pokemon"
+    url = "http://d2l-data.s3-accelerate.amazonaws.com/pokemon.zip"
+    sha1 = "c065c0e2593b8b161a2d7873e42418bf6a21106c"
+    archive_name = "pokemon.zip"
+    folder_name = "pokemon"
+
+    def __init__(
+        self,
+        root: str = "data",
+        image_size: int = 64,
+        channels: int = 3,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        random_flip: bool = False,
+        download: bool = True,
+        cache_dir: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(root, image_size, channels, batch_size, num_workers, random_flip, download, cache_dir, seed)
+
+    def find_source(self) -> Path | None:
+        archive, folder = self.root / self.archive_name, self.root / self.folder_name
+        if archive.is_file():
+            return archive
+        if folder.is_dir():
+            return folder
+        return None
+
+    def expected_location(self) -> str:
+        root = self.root.resolve()
+        return f"{root / self.archive_name} (or the extracted {root / self.folder_name}/<class>/*.png)"
+
+    def download_source(self) -> None:
+        self.fetch(self.url, self.root / self.archive_name, ("sha1", self.sha1))
+
+    def check_source(self, source: Path) -> None:
+        # A file the user placed by hand is used even when its SHA-1 differs (a re-zip or a
+        # stand-in set); a download with a wrong SHA-1 never gets here (download() deletes it).
+        if source.is_file() and (digest := file_digest(source, "sha1")) != self.sha1:
+            warnings.warn(
+                f"{source} has SHA-1 {digest}, not d2l's {self.sha1}: it is not d2l's original pokemon.zip. "
+                "Using it as is.",
+                stacklevel=3,
+            )
+
+    def list_images(self, source: Path) -> tuple[Iterable[tuple[str, Any]], int | None]:
+        if source.is_dir():
+            files = list(iter_files(source))
+            return ((str(p.relative_to(source.parent)), str(p)) for p in files), len(files)
+        with zipfile.ZipFile(source) as archive:
+            names = sorted(info.filename for info in archive.infolist() if not info.is_dir())
+        return ((name, ZipMember(str(source), name)) for name in names), len(names)
