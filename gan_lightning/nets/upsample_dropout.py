@@ -1,0 +1,104 @@
+"""The upsample + conv generator and the dropout discriminator of RECIPES §5 (seeds/004, MNIST).
+
+seeds/004 is a port of a Keras example that wrote BatchNormalization(momentum=0.8); the port
+passes 0.8 as BatchNorm2d's second positional argument, which is `eps`, so it normalises with
+eps 0.8 by mistake. We do the intended thing: eps stays at its default and the momentum is
+Keras' 0.8. Keras' momentum is the weight of the OLD running statistic; PyTorch's momentum is
+the weight of the NEW batch statistic, so Keras 0.8 is PyTorch momentum 0.2.
+"""
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from gan_lightning.nets.init import init_weights
+from gan_lightning.nets.shapes import check_images, check_latent, check_positive_int
+
+KERAS_BN_MOMENTUM = 0.2  # Keras momentum 0.8 in PyTorch's convention (see the module docstring)
+
+
+class UpsampleGenerator(nn.Module):
+    """z (B, latent_dim) -> images (B, channels, image_size, image_size) in [-1, 1].
+
+    Linear(latent -> 128 * (S/4)^2), reshape, BatchNorm2d, then twice (Upsample x2, Conv3x3,
+    BatchNorm2d, LeakyReLU(0.2)) with 128 and 64 filters, Conv3x3 to `channels`, tanh.
+    image_size must be a multiple of 4 (28 for MNIST, 32 for CIFAR-10).
+    """
+
+    def __init__(self, latent_dim: int, image_size: int, channels: int, init_std: float = 0.02):
+        super().__init__()
+        name = type(self).__name__
+        check_positive_int(latent_dim, "latent_dim", name)
+        check_positive_int(channels, "channels", name)
+        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 4 or image_size % 4:
+            raise ValueError(
+                f"{name}: image_size={image_size!r} is not supported; use a multiple of 4 (e.g. 28, 32)"
+            )
+        self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
+        start = image_size // 4
+
+        self.net = nn.Sequential(OrderedDict(
+            project=nn.Linear(latent_dim, 128 * start * start),
+            reshape=nn.Unflatten(1, (128, start, start)),
+            norm=nn.BatchNorm2d(128),  # seeds/004 gives this one no 0.8: PyTorch defaults
+            up1=self.up_block(128, 128),
+            up2=self.up_block(128, 64),
+            to_image=nn.Conv2d(64, channels, 3, stride=1, padding=1),
+            tanh=nn.Tanh(),
+        ))
+        init_weights(self, init_std)
+
+    @staticmethod
+    def up_block(in_channels: int, out_channels: int) -> nn.Sequential:
+        return nn.Sequential(OrderedDict(
+            upsample=nn.Upsample(scale_factor=2),  # nearest neighbour, as in the source
+            conv=nn.Conv2d(in_channels, out_channels, 3, stride=1, padding=1),
+            norm=nn.BatchNorm2d(out_channels, momentum=KERAS_BN_MOMENTUM),
+            act=nn.LeakyReLU(0.2),
+        ))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        check_latent(z, self.latent_dim, type(self).__name__)
+        return self.net(z)
+
+
+class DropoutDiscriminator(nn.Module):
+    """images (B, channels, image_size, image_size) -> raw logits (B,).
+
+    Four blocks Conv3x3 stride 2 padding 1 (16, 32, 64, 128 filters) + LeakyReLU(0.2) +
+    Dropout2d(0.25) (+ BatchNorm2d, except in the first block), then Linear to one logit.
+    No sigmoid (seeds/004 has one): the DCGAN module uses BCE-with-logits, the same loss as
+    sigmoid + BCE but numerically stable.
+    """
+
+    def __init__(self, image_size: int, channels: int, init_std: float = 0.02):
+        super().__init__()
+        name = type(self).__name__
+        check_positive_int(image_size, "image_size", name)
+        check_positive_int(channels, "channels", name)
+        self.image_size, self.channels = image_size, channels
+
+        widths = [channels, 16, 32, 64, 128]
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        side = image_size
+        for i, (c_in, c_out) in enumerate(zip(widths, widths[1:]), start=1):
+            block: OrderedDict[str, nn.Module] = OrderedDict(
+                conv=nn.Conv2d(c_in, c_out, 3, stride=2, padding=1),
+                act=nn.LeakyReLU(0.2),
+                dropout=nn.Dropout2d(0.25),
+            )
+            if i > 1:
+                block["norm"] = nn.BatchNorm2d(c_out, momentum=KERAS_BN_MOMENTUM)
+            layers[f"down{i}"] = nn.Sequential(block)
+            side = (side - 1) // 2 + 1  # conv k3 s2 p1: ceil(side / 2)
+        # seeds/004 computes the side as image_size // 16, right for 32 (2) but not for
+        # 28 (28 -> 14 -> 7 -> 4 -> 2, not 1); the conv arithmetic above is right for both.
+        layers["flatten"] = nn.Flatten()
+        layers["to_logit"] = nn.Linear(128 * side * side, 1)
+        self.net = nn.Sequential(layers)
+        init_weights(self, init_std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x, self.channels, self.image_size, type(self).__name__)
+        return self.net(x).flatten()  # (B, 1) -> (B,)
