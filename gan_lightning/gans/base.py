@@ -1,0 +1,310 @@
+"""GANModule: everything DCGAN and WGAN-GP share.
+
+One `training_step` is one generator iteration: the loader batch holds `n_critic` real minibatches,
+each drives one discriminator (critic) update, then the generator is updated once. Subclasses only
+say what the two losses are (`discriminator_loss`, `generator_loss`).
+
+Three things here exist because Lightning's defaults do the wrong thing for GANs:
+- Step counting. Lightning adds one to `trainer.global_step` for every `LightningOptimizer.step()`,
+  so with two optimizers `max_steps` stops a GAN at half its length (Lightning issue 17958). The
+  discriminator's optimizer is stepped through the strategy directly (same precision handling, no
+  counter), so `global_step`, `max_steps`, `every_n_train_steps` and the dashboards' x axis all count
+  generator iterations.
+- DDP. The alternating updates and the gradient penalty's double backward break DDP's reducer
+  ("parameters not used in producing loss", PyTorch issue 63812). Backward passes run under
+  `no_sync()` and each network's gradients are averaged across ranks with one flat all-reduce just
+  before its optimizer steps. DDP still broadcasts buffers (BatchNorm statistics) from rank 0.
+- Randomness. Noise, interpolation weights and dropout draw from an RNG seeded from (run seed,
+  generator step, rank): ranks get different noise, and a resumed run draws exactly what an
+  uninterrupted run would have drawn, with no RNG state to save.
+"""
+
+import contextlib
+import math
+import warnings
+from collections.abc import Iterator
+from typing import Literal
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+
+from gan_lightning.gans.ema import make_ema, update_ema
+from gan_lightning.gans.nonfinite import NonFiniteWatch, check_finite_parameters
+from gan_lightning.nets import build_discriminator, build_generator, has_batch_norm
+
+
+class GANModule(pl.LightningModule):
+    """Generator, discriminator, optimizers, fixed noise, EMA and the alternating update loop."""
+
+    #: DCGAN reuses the G(z) of its discriminator step for the generator step (one generator forward
+    #: per iteration, as in the PyTorch DCGAN tutorial); WGAN-GP draws fresh noise (MATLAB recipe).
+    generator_reuses_fake: bool = True
+
+    def __init__(
+        self,
+        image_size: int = 64,
+        channels: int = 3,
+        latent_dim: int = 100,
+        generator: str = "dcgan",
+        generator_options: dict | None = None,
+        discriminator: str = "dcgan",
+        discriminator_options: dict | None = None,
+        n_critic: int = 1,
+        lr: float = 2e-4,
+        lr_g: float | None = None,
+        lr_d: float | None = None,
+        betas: tuple[float, float] = (0.5, 0.999),
+        betas_g: tuple[float, float] | None = None,
+        betas_d: tuple[float, float] | None = None,
+        lr_schedule: Literal["constant", "linear", "cosine"] = "constant",
+        lr_warmup_steps: int = 0,
+        ema_decay: float | None = None,
+        num_fixed_samples: int = 64,
+        fixed_noise_seed: int = 0,
+        channels_last: bool = False,
+        fused_optimizers: bool | None = None,
+    ) -> None:
+        """
+        Args:
+            image_size, channels: linked from the datamodule by the CLI; the nets are built for them.
+            generator, discriminator: names in `gan_lightning.nets` (GENERATORS / DISCRIMINATORS),
+                with `*_options` passed to the net's constructor.
+            n_critic: discriminator updates per generator update, each on its own real minibatch.
+            lr, betas: Adam settings for both nets; `lr_g`/`lr_d`, `betas_g`/`betas_d` override one.
+            lr_schedule: per-generator-iteration schedule over the run's length, after
+                `lr_warmup_steps` of linear warmup.
+            ema_decay: keep an exponential moving average of the generator (e.g. 0.999) for
+                sampling and FID; None to sample from the trained generator itself.
+            num_fixed_samples: how many fixed latent vectors the sample grids show.
+            channels_last: run both nets in channels_last memory format (faster convs on GPUs).
+            fused_optimizers: fused Adam kernels; None picks them on CUDA.
+        """
+        super().__init__()
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be at least 1, got {n_critic}")
+        if lr_schedule != "constant" and lr_warmup_steps < 0:
+            raise ValueError(f"lr_warmup_steps must be >= 0, got {lr_warmup_steps}")
+        self.latent_dim = latent_dim
+        self.n_critic = n_critic
+        self.generator = build_generator(generator, latent_dim, image_size, channels, **(generator_options or {}))
+        self.discriminator = build_discriminator(discriminator, image_size, channels, **(discriminator_options or {}))
+        self.generator_ema = make_ema(self.generator) if ema_decay is not None else None
+        fixed = torch.randn(num_fixed_samples, latent_dim, generator=torch.Generator().manual_seed(fixed_noise_seed))
+        # A buffer, so it is saved in checkpoints and identical on every rank.
+        self.register_buffer("fixed_noise", fixed)
+        # Seeds the per-step RNG; drawn from the global RNG that `seed_everything` sets, saved in
+        # checkpoints (on_save_checkpoint) so a resumed run continues the same noise stream.
+        self.noise_seed = int(torch.randint(0, 2**31 - 1, ()).item())
+        # The discriminator sees real and fake images in one forward pass when nothing couples the
+        # samples of a batch (no BatchNorm); with BatchNorm each gets its own pass, as in the recipes.
+        self.discriminator_batch_independent = not has_batch_norm(self.discriminator)
+        self.nonfinite = NonFiniteWatch()
+
+    # ----------------------------------------------------------------------------------------
+    # What subclasses define
+
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        """Losses and statistics of one discriminator update; must contain "loss_d"."""
+        raise NotImplementedError
+
+    def generator_loss(self, fake: Tensor) -> dict[str, Tensor]:
+        """Losses and statistics of one generator update; must contain "loss_g"."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------------------------------
+    # Sampling
+
+    @property
+    def real_batches_per_step(self) -> int:
+        """Real minibatches one training step consumes; the datamodule serves them as one batch."""
+        return self.n_critic
+
+    def noise(self, n: int) -> Tensor:
+        """n latent vectors from the current (step-seeded) RNG."""
+        return torch.randn(n, self.latent_dim, device=self.device)
+
+    @torch.no_grad()
+    def sample(self, noise: Tensor | None = None, num: int | None = None) -> Tensor:
+        """Images in [-1, 1] from `noise` (default: `num` fresh vectors, or the fixed noise).
+
+        Uses the EMA generator when there is one, in eval mode (BatchNorm uses its running
+        statistics), so a sample does not depend on what else is in the batch.
+        """
+        if noise is None:
+            noise = self.noise(num) if num is not None else self.fixed_noise
+        net = self.generator_ema if self.generator_ema is not None else self.generator
+        was_training = net.training
+        net.eval()
+        try:
+            images = net(noise.to(self.device))
+        finally:
+            net.train(was_training)
+        return images.float()
+
+    # ----------------------------------------------------------------------------------------
+    # The training step
+
+    def training_step(self, batch: Tensor, batch_idx: int) -> dict[str, Tensor]:
+        opt_g, opt_d = self.optimizers()
+        real_batches = batch.chunk(self.n_critic)
+        with self._step_rng():
+            d_stats = []
+            fake = None
+            for i, real in enumerate(real_batches):
+                keep_graph = self.generator_reuses_fake and i == self.n_critic - 1
+                with torch.set_grad_enabled(keep_graph):
+                    fake = self.generator(self.noise(real.shape[0]))
+                d_stats.append(self._discriminator_update(opt_d, self._format(real), fake.detach()))
+            if not self.generator_reuses_fake:
+                fake = self.generator(self.noise(real_batches[-1].shape[0]))
+            g_stats = self._generator_update(opt_g, fake)
+        stats = {name: torch.stack([s[name] for s in d_stats]).mean() for name in d_stats[0]} | g_stats
+        self._log_step(stats, batch.shape[0])
+        return stats
+
+    def _discriminator_update(self, opt_d, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        stats = self.discriminator_loss(real, fake)
+        opt_d.zero_grad(set_to_none=True)
+        self._backward(stats["loss_d"])
+        self._average_gradients(self.discriminator)
+        # Through the strategy, not opt_d.step(): keeps global_step == generator iterations (see top).
+        self.trainer.strategy.optimizer_step(opt_d.optimizer, closure=_no_closure)
+        opt_d.zero_grad(set_to_none=True)
+        return {name: value.detach() for name, value in stats.items()}
+
+    def _generator_update(self, opt_g, fake: Tensor) -> dict[str, Tensor]:
+        # D's weights get no gradient from the generator loss: cheaper, and nothing leaks into D.
+        self.discriminator.requires_grad_(False)
+        try:
+            stats = self.generator_loss(fake)
+            opt_g.zero_grad(set_to_none=True)
+            self._backward(stats["loss_g"])
+        finally:
+            self.discriminator.requires_grad_(True)
+        self._average_gradients(self.generator)
+        opt_g.step()
+        opt_g.zero_grad(set_to_none=True)
+        if self.generator_ema is not None:
+            update_ema(self.generator_ema, self.generator, self.hparams.ema_decay)
+        for scheduler in self.lr_schedulers() or []:  # two schedulers or none (configure_optimizers)
+            scheduler.step()
+        return {name: value.detach() for name, value in stats.items()}
+
+    def _log_step(self, stats: dict[str, Tensor], images: int) -> None:
+        self.nonfinite.update({k: v for k, v in stats.items() if k.startswith("loss")}, self.global_step)
+        self.log_dict({f"train/{name}": value for name, value in stats.items()}, on_step=True, on_epoch=False)
+        self.log_dict(
+            {"epoch/loss_d": stats["loss_d"], "epoch/loss_g": stats["loss_g"]}, on_step=False, on_epoch=True
+        )
+        self.log_dict({"loss_d": stats["loss_d"], "loss_g": stats["loss_g"]}, prog_bar=True, logger=False)
+        # Real images the discriminator has seen, all ranks together: an x axis for W&B users.
+        self.images_seen += images * self.trainer.world_size
+        self.log("progress/images_seen", float(self.images_seen), on_step=True, on_epoch=False)
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        every = max(self.trainer.log_every_n_steps, 1)
+        if self.global_step % every == 0:
+            self.nonfinite.check()
+
+    # ----------------------------------------------------------------------------------------
+    # Plumbing
+
+    def _format(self, images: Tensor) -> Tensor:
+        return images.contiguous(memory_format=torch.channels_last) if self.hparams.channels_last else images
+
+    @contextlib.contextmanager
+    def _step_rng(self) -> Iterator[None]:
+        """Global RNG seeded from (noise_seed, generator step, rank) for this step, then restored."""
+        seed = (self.noise_seed * 1_000_003 + self.global_step) * 4099 + self.global_rank
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices, device_type=self.device.type):
+            torch.manual_seed(seed % (2**63 - 1))
+            yield
+
+    def _backward(self, loss: Tensor) -> None:
+        model = self.trainer.strategy.model
+        sync_off = model.no_sync() if isinstance(model, DistributedDataParallel) else contextlib.nullcontext()
+        with sync_off:
+            self.manual_backward(loss)
+
+    def _average_gradients(self, net: nn.Module) -> None:
+        """Average `net`'s gradients over all ranks with one flat all-reduce (no-op on one process)."""
+        world_size = self.trainer.world_size
+        if world_size == 1:
+            return
+        grads = [p.grad for p in net.parameters() if p.grad is not None]
+        flat = torch._utils._flatten_dense_tensors(grads)
+        torch.distributed.all_reduce(flat)
+        flat.div_(world_size)
+        for grad, averaged in zip(grads, torch._utils._unflatten_dense_tensors(flat, grads)):
+            grad.copy_(averaged)
+
+    def setup(self, stage: str) -> None:
+        if self.hparams.channels_last:
+            self.generator.to(memory_format=torch.channels_last)
+            self.discriminator.to(memory_format=torch.channels_last)
+        if not self.generator_reuses_fake and not self.discriminator_batch_independent:
+            warnings.warn(
+                f"{type(self).__name__}: the discriminator '{self.hparams.discriminator}' has BatchNorm; a "
+                "Wasserstein critic with a gradient penalty should not (the penalty is per sample, BatchNorm "
+                "couples samples). Use discriminator: wgan_gp, or batch_norm: false.",
+                stacklevel=2,
+            )
+
+    def on_fit_start(self) -> None:
+        self.images_seen = self.global_step * self.trainer.world_size * self._images_per_step_per_rank()
+
+    def _images_per_step_per_rank(self) -> int:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        batch_size = getattr(datamodule, "batch_size", 0)
+        return batch_size * self.n_critic
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        fused = hp.fused_optimizers
+        if fused is None:
+            fused = self.device.type == "cuda"
+        make = lambda params, lr, betas: torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=fused or None)
+        opt_g = make(self.generator.parameters(), hp.lr_g or hp.lr, hp.betas_g or hp.betas)
+        opt_d = make(self.discriminator.parameters(), hp.lr_d or hp.lr, hp.betas_d or hp.betas)
+        if hp.lr_schedule == "constant":
+            return [opt_g, opt_d]
+        return [opt_g, opt_d], [self._scheduler(opt_g), self._scheduler(opt_d)]
+
+    def _scheduler(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:
+        """Warmup then linear or cosine decay to zero over the run, stepped once per generator step."""
+        total = self.trainer.estimated_stepping_batches
+        if not math.isfinite(total):
+            raise ValueError(
+                f"lr_schedule={self.hparams.lr_schedule!r} needs a finite run length: set "
+                "trainer.max_steps (generator iterations) or trainer.max_epochs."
+            )
+        warmup = self.hparams.lr_warmup_steps
+        decay_steps = max(int(total) - warmup, 1)
+        if self.hparams.lr_schedule == "linear":
+            decay = torch.optim.lr_scheduler.LinearLR(optimizer, 1.0, 0.0, total_iters=decay_steps)
+        else:
+            decay = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=decay_steps)
+        if warmup == 0:
+            return decay
+        warm = torch.optim.lr_scheduler.LinearLR(optimizer, 1.0 / warmup, 1.0, total_iters=warmup)
+        return torch.optim.lr_scheduler.SequentialLR(optimizer, [warm, decay], milestones=[warmup])
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # Never write a checkpoint of a run that has gone NaN (one host sync per checkpoint).
+        self.nonfinite.check()
+        check_finite_parameters(dict(self.named_parameters()))
+        checkpoint["gan_lightning"] = {"module": type(self).__name__, "noise_seed": self.noise_seed}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint.get("gan_lightning")
+        if state is not None:
+            self.noise_seed = int(state["noise_seed"])
+
+
+def _no_closure() -> None:
+    return None

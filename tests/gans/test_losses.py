@@ -1,0 +1,86 @@
+"""The losses against hand computations on critics whose gradients are known in closed form."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gan_lightning.gans import DCGANModule, WGANGPModule
+
+
+class LinearCritic(nn.Module):
+    """D(x) = <w, x> + b: its input gradient is w for every x, so ||grad|| = ||w|| exactly."""
+
+    def __init__(self, shape: tuple[int, ...], scale: float) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(shape, generator=torch.Generator().manual_seed(0)) * scale)
+        self.bias = nn.Parameter(torch.tensor(0.3))
+
+    def forward(self, x):
+        return (x * self.weight).flatten(1).sum(1) + self.bias
+
+
+@pytest.mark.parametrize("scale", [0.01, 0.5])
+def test_gradient_penalty_matches_hand_computation(scale):
+    module = WGANGPModule(image_size=16, channels=3, latent_dim=8, gp_weight=10.0)
+    module.discriminator = LinearCritic((3, 16, 16), scale)
+    real = torch.rand(6, 3, 16, 16) * 2 - 1
+    fake = torch.rand(6, 3, 16, 16) * 2 - 1
+    stats = module.discriminator_loss(real, fake)
+
+    w, b = module.discriminator.weight.detach().double(), 0.3
+    norm = w.norm().item()
+    d_real = ((real.double() * w).flatten(1).sum(1) + b).mean().item()
+    d_fake = ((fake.double() * w).flatten(1).sum(1) + b).mean().item()
+    expected_penalty = 10.0 * (norm - 1) ** 2
+    assert stats["gradient_penalty"].item() == pytest.approx(expected_penalty, rel=1e-5)
+    assert stats["grad_norm"].item() == pytest.approx(norm, rel=1e-5)
+    assert stats["loss_d_unregularized"].item() == pytest.approx(d_fake - d_real, rel=1e-4, abs=1e-5)
+    assert stats["wasserstein_distance"].item() == pytest.approx(d_real - d_fake, rel=1e-4, abs=1e-5)
+    assert stats["loss_d"].item() == pytest.approx(d_fake - d_real + expected_penalty, rel=1e-4, abs=1e-5)
+    assert stats["D_x"].item() == pytest.approx(d_real, rel=1e-4, abs=1e-5)
+
+
+def test_gradient_penalty_is_differentiable_into_the_critic():
+    module = WGANGPModule(image_size=16, channels=3, latent_dim=8)
+    module.discriminator = LinearCritic((3, 16, 16), 0.5)
+    real, fake = torch.rand(4, 3, 16, 16), torch.rand(4, 3, 16, 16)
+    module.discriminator_loss(real, fake)["gradient_penalty"].backward()
+    w = module.discriminator.weight.detach()
+    # d/dw 10 (||w|| - 1)^2 = 20 (||w|| - 1) w / ||w||
+    expected = 20 * (w.norm() - 1) * w / w.norm()
+    torch.testing.assert_close(module.discriminator.weight.grad, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_dcgan_losses_and_probabilities():
+    module = DCGANModule(image_size=16, channels=3, latent_dim=8)
+    module.discriminator = LinearCritic((3, 16, 16), 0.05)
+    real, fake = torch.rand(5, 3, 16, 16), -torch.rand(5, 3, 16, 16)
+    stats = module.discriminator_loss(real, fake)
+    with torch.no_grad():
+        logit_real, logit_fake = module.discriminator(real), module.discriminator(fake)
+    # -log sigmoid(l) and -log(1 - sigmoid(l)), written out.
+    expected_real = torch.mean(-torch.log(1 / (1 + torch.exp(-logit_real.double()))))
+    expected_fake = torch.mean(-torch.log(1 - 1 / (1 + torch.exp(-logit_fake.double()))))
+    assert stats["loss_d_real"].item() == pytest.approx(expected_real.item(), rel=1e-5)
+    assert stats["loss_d_fake"].item() == pytest.approx(expected_fake.item(), rel=1e-5)
+    assert stats["loss_d"].item() == pytest.approx((expected_real + expected_fake).item() / 2, rel=1e-5)
+    assert stats["D_x"].item() == pytest.approx(torch.sigmoid(logit_real).mean().item(), rel=1e-5)
+    assert stats["D_G_z1"].item() == pytest.approx(torch.sigmoid(logit_fake).mean().item(), rel=1e-5)
+    g = module.generator_loss(fake)
+    assert g["loss_g"].item() == pytest.approx(F.softplus(-logit_fake).mean().item(), rel=1e-5)
+    assert 0 < g["D_G_z2"].item() < 1
+
+
+def test_wgan_generator_loss_is_minus_mean_score():
+    module = WGANGPModule(image_size=16, channels=3, latent_dim=8)
+    module.discriminator = LinearCritic((3, 16, 16), 0.1)
+    fake = torch.rand(7, 3, 16, 16)
+    out = module.generator_loss(fake)
+    with torch.no_grad():
+        expected = -module.discriminator(fake).mean().item()
+    assert out["loss_g"].item() == pytest.approx(expected, rel=1e-5)
+    assert out["D_G_z2"].item() == pytest.approx(-expected, rel=1e-5)
+    assert math.isfinite(out["loss_g"].item())
