@@ -1,0 +1,81 @@
+"""Fixed-noise sample grids: the same latent vectors rendered as training goes on.
+
+Each grid goes to every logger that takes images (TensorBoard, W&B) under `samples/fixed_noise`
+and to `<run>/samples/step_XXXXXXXX.png`, so a user can also make an animation of training.
+"""
+
+import os
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+import torchvision
+from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
+from torch import Tensor
+
+TAG = "samples/fixed_noise"
+
+
+class FixedNoiseGrid(pl.Callback):
+    """Render the module's fixed noise every `every_n_steps` generator steps and/or `every_n_epochs`.
+
+    A grid is also drawn before training starts (step 0) and after the first generator step, as the
+    MATLAB WGAN-GP example does. Only rank 0 draws and writes.
+    """
+
+    def __init__(
+        self,
+        every_n_steps: int | None = None,
+        every_n_epochs: int | None = 1,
+        nrow: int = 8,
+        save_png: bool = True,
+    ) -> None:
+        for name, value in (("every_n_steps", every_n_steps), ("every_n_epochs", every_n_epochs)):
+            if value is not None and value < 1:
+                raise ValueError(f"FixedNoiseGrid: {name} must be a positive integer or null, got {value}")
+        self.every_n_steps = every_n_steps
+        self.every_n_epochs = every_n_epochs
+        self.nrow = nrow
+        self.save_png = save_png
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.global_step == 0:
+            self.log_grid(trainer, pl_module)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
+        step = trainer.global_step
+        if step == 1 or (self.every_n_steps and step % self.every_n_steps == 0):
+            self.log_grid(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+            if not (self.every_n_steps and trainer.global_step % self.every_n_steps == 0):
+                self.log_grid(trainer, pl_module)
+
+    def log_grid(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Draw the fixed noise now and send it everywhere (rank 0 only)."""
+        if not trainer.is_global_zero:
+            return
+        grid = make_grid(pl_module.sample(), nrow=self.nrow)
+        step = trainer.global_step
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image(TAG, grid, global_step=step)
+            elif isinstance(logger, WandbLogger):
+                logger.log_image(key=TAG, images=[grid.permute(1, 2, 0).numpy()], step=step)
+        if self.save_png and trainer.log_dir is not None:
+            save_png(grid, Path(trainer.log_dir) / "samples" / f"step_{step:08d}.png")
+
+
+def make_grid(images: Tensor, nrow: int) -> Tensor:
+    """Images in [-1, 1] -> one uint8 (C, H, W) grid on the CPU."""
+    grid = torchvision.utils.make_grid(images.float().cpu(), nrow=nrow, padding=2, normalize=True, value_range=(-1, 1))
+    return grid.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)
+
+
+def save_png(grid: Tensor, path: Path) -> None:
+    """Write a uint8 (C, H, W) grid as PNG atomically (a crash never leaves half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torchvision.io.write_png(grid, str(tmp))
+    os.replace(tmp, path)
