@@ -13,7 +13,8 @@ Three things here exist because Lightning's defaults do the wrong thing for GANs
 - DDP. The alternating updates and the gradient penalty's double backward break DDP's reducer
   ("parameters not used in producing loss", PyTorch issue 63812). Backward passes run under
   `no_sync()` and each network's gradients are averaged across ranks with one flat all-reduce just
-  before its optimizer steps. DDP still broadcasts buffers (BatchNorm statistics) from rank 0.
+  before its optimizer steps. BatchNorm running statistics are averaged over ranks after each step
+  (DDP's own buffer broadcast does not run under manual `no_sync()` backward passes).
 - Randomness. Noise, interpolation weights and dropout draw from an RNG seeded from (run seed,
   generator step, rank): ranks get different noise, and a resumed run draws exactly what an
   uninterrupted run would have drawn, with no RNG state to save.
@@ -162,6 +163,7 @@ class GANModule(pl.LightningModule):
             if not self.generator_reuses_fake:
                 fake = self.generator(self.noise(real_batches[-1].shape[0]))
             g_stats = self._generator_update(opt_g, fake)
+        self._average_batch_norm_statistics()
         stats = {name: torch.stack([s[name] for s in d_stats]).mean() for name in d_stats[0]} | g_stats
         self._log_step(stats, batch.shape[0])
         return stats
@@ -233,15 +235,30 @@ class GANModule(pl.LightningModule):
 
     def _average_gradients(self, net: nn.Module) -> None:
         """Average `net`'s gradients over all ranks with one flat all-reduce (no-op on one process)."""
+        self._all_reduce_mean([p.grad for p in net.parameters() if p.grad is not None])
+
+    def _average_batch_norm_statistics(self) -> None:
+        """Average the running statistics (BatchNorm buffers) of every net over all ranks.
+
+        DDP would broadcast rank 0's buffers before each forward, but Lightning's manual backward
+        under `no_sync()` switches that off after the first step, so each rank's running statistics
+        drift apart with its own data shard, and eval-mode sampling (grids, FID, whose samples are
+        split across ranks) would differ by rank. Averaged at the end of every step, all ranks hold
+        the same statistics; for running means that is exactly the statistic of the global batch.
+        """
+        nets = [self.generator, self.discriminator, self.generator_ema]
+        self._all_reduce_mean([b for net in nets if net is not None for b in net.buffers() if b.is_floating_point()])
+
+    def _all_reduce_mean(self, tensors: list[Tensor]) -> None:
+        """Replace each tensor by its mean over all ranks: one flat all-reduce (no-op on one process)."""
         world_size = self.trainer.world_size
-        if world_size == 1:
+        if world_size == 1 or not tensors:
             return
-        grads = [p.grad for p in net.parameters() if p.grad is not None]
-        flat = torch._utils._flatten_dense_tensors(grads)
+        flat = torch._utils._flatten_dense_tensors(tensors)
         torch.distributed.all_reduce(flat)
         flat.div_(world_size)
-        for grad, averaged in zip(grads, torch._utils._unflatten_dense_tensors(flat, grads)):
-            grad.copy_(averaged)
+        for tensor, averaged in zip(tensors, torch._utils._unflatten_dense_tensors(flat, tensors)):
+            tensor.copy_(averaged)
 
     def setup(self, stage: str) -> None:
         if self.hparams.channels_last:
