@@ -6,6 +6,8 @@ else can hold only tensors and plain data, and can only build the nets this pack
 """
 
 import inspect
+import pickle
+import zipfile
 from pathlib import Path
 
 import torch
@@ -21,17 +23,32 @@ class CheckpointError(ValueError):
     """The file is not a readable gan-lightning checkpoint."""
 
 
-def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """torch.load with weights_only=True, turning every failure into one clear CheckpointError."""
+def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu", mmap: bool = False) -> dict:
+    """torch.load with weights_only=True, turning every failure into one clear CheckpointError.
+
+    mmap=True maps the tensors instead of reading them: a cheap check of a file before a resume.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; its index is at the end
+        raise CheckpointError(
+            f"{path} is not a checkpoint: not the zip archive torch.save writes (a truncated file, or another kind of file)."
+        )
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # truncated zip, foreign pickle, objects outside the allow-list ...
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+    except pickle.UnpicklingError as error:  # a pickled object outside the allow-list
+        # torch's message starts with advice to retry with weights_only=False; name the object instead.
+        refused = [line for line in str(error).splitlines() if "GLOBAL" in line or "Unsupported" in line]
+        raise CheckpointError(
+            f"{path} holds pickled Python objects ({'; '.join(refused)[:300] or 'refused by weights_only'}). "
+            "Loading them could run code, so it is refused; a gan-lightning checkpoint holds only tensors and "
+            "plain data."
+        ) from error
+    except Exception as error:  # truncated zip, random bytes, a zip that is not a torch file ...
         raise CheckpointError(
             f"{path} is not a loadable checkpoint ({type(error).__name__}: {str(error).splitlines()[0][:300]}). "
-            "It may be truncated, or hold pickled objects, which are refused because loading them can run code."
+            "It may be truncated or not a checkpoint at all."
         ) from error
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "gan_lightning" not in checkpoint:
         raise CheckpointError(f"{path} is not a gan-lightning checkpoint (no GAN state in it).")
