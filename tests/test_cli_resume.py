@@ -6,10 +6,13 @@ environment srun sets; `scontrol` does not exist here, which the run must surviv
 import os
 import signal
 
+import pytest
+
 from gan_lightning.cli import resolve_run
 from tests.fit_runs import (
     assert_identical,
     explain,
+    fit_env,
     fit_in_process,
     free_port,
     last_checkpoint,
@@ -70,32 +73,40 @@ def test_sigkill_loses_at_most_the_steps_since_the_last_periodic_checkpoint(tmp_
     assert load(checkpoint)["global_step"] == saved + 2
 
 
-def test_slurm_requeue_signal_mid_step_stops_with_a_checkpoint_and_the_requeued_job_resumes_exactly(tmp_path):
-    """SIGUSR1 (`#SBATCH --signal=SIGUSR1@90`) arrives inside a step, between the discriminator's and
-    the generator's updates. The run finishes that step, writes last.ckpt, tries `scontrol requeue`
-    (missing here: a warning, no crash) and stops. The requeued job - the same command in the same
-    job - continues from last.ckpt without being told, and ends exactly where an uninterrupted run does."""
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGUSR1"])
+def test_signal_mid_step_stops_after_the_step_and_the_run_resumes_exactly(tmp_path, signal_name):
+    """The signal arrives inside a step, between the discriminator's and the generator's updates:
+    Ctrl-C (SIGINT), or SLURM's warning before the time limit (SIGUSR1, `#SBATCH --signal=SIGUSR1@90`,
+    here under a simulated SLURM job). The run finishes that step, writes last.ckpt and stops (on
+    SLURM after trying `scontrol requeue`, missing here: a warning, no crash). The continued run -
+    `--ckpt_path last`, or on SLURM the requeued job, the same command in the same job - ends exactly
+    where an uninterrupted run does."""
     options = dict(max_steps=9, model={"ema_decay": 0.9, "lr_schedule": "cosine"}, data={"random_flip": True})
     (tmp_path / "straight").mkdir()
     fit_in_process(tiny_config(tmp_path / "straight", "dcgan", **options))
 
     cfg = tiny_config(tmp_path, "dcgan", **options)
+    on_slurm = signal_name == "SIGUSR1"
+    env = slurm_env() if on_slurm else fit_env()
     first = run_fit(
         cfg, "--trainer.callbacks+=tests.fit_runs.SignalAtStep", "--trainer.callbacks.step=4",
-        "--trainer.callbacks.signal_name=SIGUSR1", "--trainer.callbacks.hook=mid_step", env=slurm_env(),
+        f"--trainer.callbacks.signal_name={signal_name}", "--trainer.callbacks.hook=mid_step", env=env,
     )
-    assert first.returncode == 0, explain(first)
-    assert "Could not requeue SLURM job '4242'" in first.stderr
+    assert load(last_checkpoint(tmp_path))["global_step"] == 4, explain(first)
     (run,) = run_dirs(tmp_path)
-    assert run.name == "version_4242"  # every task and every requeue of the job uses this folder
-    assert load(last_checkpoint(tmp_path))["global_step"] == 4
     assert not list(run.glob("hpc_ckpt_*.ckpt"))  # one checkpoint, where --ckpt_path last looks
-
-    requeued = run_fit(cfg, env=slurm_env())
-    assert requeued.returncode == 0, explain(requeued)
-    assert f"Restoring states from the checkpoint path at {last_checkpoint(tmp_path)}" in requeued.stderr
-    resumed, straight = load(last_checkpoint(tmp_path)), load(last_checkpoint(tmp_path / "straight"))
-    assert_identical(training_state(resumed), training_state(straight), "checkpoint")
+    if on_slurm:
+        assert first.returncode == 0, explain(first)
+        assert "Could not requeue SLURM job '4242'" in first.stderr
+        assert run.name == "version_4242"  # every task and every requeue of the job uses this folder
+        resumed = run_fit(cfg, env=env)
+    else:
+        assert first.returncode == 1 and "Interrupted: wrote" in first.stderr, explain(first)
+        resumed = run_fit(cfg, "--ckpt_path", "last", env=env)
+    assert resumed.returncode == 0, explain(resumed)
+    assert f"Restoring states from the checkpoint path at {last_checkpoint(tmp_path)}" in resumed.stderr
+    straight = load(last_checkpoint(tmp_path / "straight"))
+    assert_identical(training_state(load(last_checkpoint(tmp_path))), training_state(straight), "checkpoint")
 
 
 def test_requeued_job_resumes_from_last_not_an_older_hpc_checkpoint(tmp_path):

@@ -1,17 +1,22 @@
 """Checkpoints a run can always resume from: `checkpoints/last.ckpt`, written safely.
 
-RunCheckpoint is Lightning's ModelCheckpoint configured for `last.ckpt` with two gaps closed:
+RunCheckpoint is Lightning's ModelCheckpoint configured for `last.ckpt` with these gaps closed:
 - Lightning skips the final save at the end of training once any periodic save has happened, so
   the last steps of a run would be lost; here the end of training always writes last.ckpt.
 - On SIGTERM (preemption) Lightning stops at the next batch boundary with SIGTERMException and
-  ModelCheckpoint saves on exceptions; here only that consistent stop (or Ctrl-C) saves, never a
-  NaN stop, which must not write (NonFiniteLossError).
+  ModelCheckpoint saves on exceptions; here only that consistent stop saves, never a NaN stop,
+  which must not write (NonFiniteLossError).
+- Ctrl-C raises KeyboardInterrupt wherever the step is (say after the discriminator's update and
+  before the generator's), and ModelCheckpoint would save that half-done step. Here the first
+  Ctrl-C only asks the run to stop: the step is finished, last.ckpt written, then the run stops;
+  a second Ctrl-C stops at once without saving.
 - On SLURM, Lightning's handler for the requeue signal (SIGUSR1, `#SBATCH --signal=SIGUSR1@90`)
-  writes `hpc_ckpt_N.ckpt` from inside the signal handler, wherever in a training step the signal
-  lands (say after the discriminator's update and before the generator's), on each rank on its
-  own, and trains on. Here the signal is only noted; at the end of the step (all ranks agreeing on
-  which step under DDP) last.ckpt is written, the job is requeued and the run stops. One
-  consistent checkpoint, in the place `--ckpt_path last` looks (Lightning issue 13773).
+  writes `hpc_ckpt_N.ckpt` from inside the signal handler, mid-step like Ctrl-C, on each rank on
+  its own, and trains on. Here the signal is only noted; at the end of the step last.ckpt is
+  written, the job is requeued and the run stops. One consistent checkpoint, in the place
+  `--ckpt_path last` looks (Lightning issue 13773).
+Under DDP all ranks must stop after the same step: they agree every `log_every_n_steps` steps
+(one tiny all-reduce, at the steps where the module already checks its losses for NaN).
 
 AtomicCheckpointIO writes every checkpoint to a temporary file in the same folder, fsyncs it, and
 renames it over the old one. Lightning's own writer serialises to memory first, but then moves a
@@ -22,6 +27,7 @@ kill can interrupt halfway; a rename within one folder cannot be.
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +40,13 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 
+_NO_STOP, _INTERRUPT, _REQUEUE = 0, 1, 2  # what a signal asked for; the highest wins across ranks
+
+
 class RunCheckpoint(ModelCheckpoint):
     """last.ckpt every `every_n_train_steps` generator steps (or every_n_epochs), at the end of
-    training, and when the run is preempted (SIGTERM) or interrupted (Ctrl-C)."""
+    training, and when the run is preempted (SIGTERM), interrupted (Ctrl-C) or about to reach its
+    SLURM time limit (SIGUSR1)."""
 
     def __init__(
         self,
@@ -53,32 +63,45 @@ class RunCheckpoint(ModelCheckpoint):
             save_on_exception=True,
             enable_version_counter=False,  # always last.ckpt, never last-v1.ckpt
         )
-        self._requeue_signal: signal.Signals | None = None
-        self._requeue_requested = False
+        self._stop_requested = _NO_STOP
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # Lightning has just installed its SLURM handler (only when SLURM auto-requeue is on); replace
-        # it with one that only takes note. Lightning puts the original handlers back at teardown.
+        # Lightning has just installed its own signal handlers and puts the original ones back at
+        # teardown. Signal handlers can only be set from the main thread.
+        self._stop_requested = _NO_STOP
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._sigint_before = signal.signal(signal.SIGINT, self._note_interrupt)
+        # Lightning's SLURM handler, installed only when SLURM auto-requeue is on, is replaced.
         environment = trainer._accelerator_connector.cluster_environment
         if isinstance(environment, SLURMEnvironment) and environment.auto_requeue and environment.requeue_signal:
-            self._requeue_signal = environment.requeue_signal
-            self._requeue_requested = False
-            signal.signal(self._requeue_signal, self._note_requeue_signal)
+            signal.signal(environment.requeue_signal, self._note_requeue)
 
-    def _note_requeue_signal(self, signum: int, frame: Any) -> None:
-        self._requeue_requested = True
+    def _note_interrupt(self, signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, self._sigint_before)  # a second Ctrl-C stops at once
+        self._stop_requested = max(self._stop_requested, _INTERRUPT)
+        # os.write, not print: a handler may interrupt a print in progress, and print is not reentrant.
+        os.write(2, b"\nCtrl-C: stopping after this step and writing last.ckpt (Ctrl-C again: stop now, no save)\n")
+
+    def _note_requeue(self, signum: int, frame: Any) -> None:
+        self._stop_requested = _REQUEUE
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
         super().on_train_batch_end(trainer, pl_module, *args)
-        if self._requeue_signal is None:
-            return
-        requested = self._requeue_requested
-        if trainer.world_size > 1:  # every rank must stop at the same step (one tiny all-reduce)
-            requested = trainer.strategy.reduce_boolean_decision(requested, all=False)
-        if not requested:
+        stop = self._stop_requested
+        if trainer.world_size > 1:
+            if trainer.global_step % max(trainer.log_every_n_steps, 1) != 0:
+                return
+            agreed = torch.tensor(stop, device=trainer.strategy.root_device)
+            torch.distributed.all_reduce(agreed, op=torch.distributed.ReduceOp.MAX)
+            stop = int(agreed.item())
+        if stop == _NO_STOP:
             return
         if self._last_global_step_saved != trainer.global_step:
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        if stop == _INTERRUPT:
+            rank_zero_info(f"Interrupted: wrote {self.last_model_path} at generator step {trainer.global_step}.")
+            raise KeyboardInterrupt
         if trainer.is_global_zero:
             requeue_slurm_job()
         rank_zero_info(
@@ -96,7 +119,9 @@ class RunCheckpoint(ModelCheckpoint):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
-        if isinstance(exception, (SIGTERMException, KeyboardInterrupt)) and self._should_save_on_exception(trainer):
+        # Not on KeyboardInterrupt: a Ctrl-C that gets here is the second one, or came before training
+        # started, and may have landed mid-step.
+        if isinstance(exception, SIGTERMException) and self._should_save_on_exception(trainer):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
 
