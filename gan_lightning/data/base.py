@@ -137,9 +137,19 @@ class ImageDataModule(pl.LightningDataModule):
 
     # ----- what a subclass provides -----------------------------------------------------------
 
+    #: What a download leaves under root, and what unpacking it gives (for the default find_source).
+    archive_name: str | None = None
+    folder_name: str | None = None
+
     def find_source(self) -> Path | None:
         """The archive or extracted folder under root, or None when it is not there."""
-        raise NotImplementedError
+        if self.archive_name is None and self.folder_name is None:
+            raise NotImplementedError
+        if self.archive_name and (archive := self.root / self.archive_name).is_file():
+            return archive
+        if self.folder_name and (folder := self.root / self.folder_name).is_dir():
+            return folder
+        return None
 
     def expected_location(self) -> str:
         """Where the files are expected, for error messages (exact paths)."""

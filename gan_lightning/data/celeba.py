@@ -30,21 +30,9 @@ class CelebADataModule(ImageDataModule):
     folder_name = CelebA.base_folder  # celeba
     partition_file = "list_eval_partition.txt"
 
-    def __init__(
-        self,
-        root: str = "data",
-        image_size: int = 64,
-        channels: int = 3,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        random_flip: bool = False,
-        download: bool = True,
-        cache_dir: str | None = None,
-        seed: int = 0,
-        split: str = "all",
-        crop: str = "center",
-    ) -> None:
-        super().__init__(root, image_size, channels, batch_size, num_workers, random_flip, download, cache_dir, seed)
+    def __init__(self, *, split: str = "all", crop: str = "center", **kwargs) -> None:
+        """Arguments of ImageDataModule, with this dataset's defaults, plus its own."""
+        super().__init__(**kwargs)
         if split not in ("all", *SPLITS):
             raise ValueError(f"split must be 'all', 'train', 'valid' or 'test', got {split!r}")
         if crop not in CROPS:

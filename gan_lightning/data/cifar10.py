@@ -41,20 +41,9 @@ class CIFAR10DataModule(ImageDataModule):
     archive_name = CIFAR10.filename  # cifar-10-python.tar.gz
     folder_name = CIFAR10.base_folder  # cifar-10-batches-py
 
-    def __init__(
-        self,
-        root: str = "data",
-        image_size: int = 32,
-        channels: int = 3,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        random_flip: bool = False,
-        download: bool = True,
-        cache_dir: str | None = None,
-        seed: int = 0,
-        include_test: bool = False,
-    ) -> None:
-        super().__init__(root, image_size, channels, batch_size, num_workers, random_flip, download, cache_dir, seed)
+    def __init__(self, *, image_size: int = 32, include_test: bool = False, **kwargs) -> None:
+        """Arguments of ImageDataModule, with this dataset's defaults, plus its own."""
+        super().__init__(image_size=image_size, **kwargs)
         self.include_test = include_test
 
     @property

@@ -53,21 +53,9 @@ class DemoDataModule(ImageDataModule):
 
     name = "demo"
 
-    def __init__(
-        self,
-        root: str = "data",
-        image_size: int = 32,
-        channels: int = 3,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        random_flip: bool = False,
-        download: bool = True,
-        cache_dir: str | None = None,
-        seed: int = 0,
-        num_images: int = 4096,
-        data_seed: int = 0,
-    ) -> None:
-        super().__init__(root, image_size, channels, batch_size, num_workers, random_flip, download, cache_dir, seed)
+    def __init__(self, *, image_size: int = 32, num_images: int = 4096, data_seed: int = 0, **kwargs) -> None:
+        """Arguments of ImageDataModule, with this dataset's defaults, plus its own."""
+        super().__init__(image_size=image_size, **kwargs)
         if num_images < 1:
             raise ValueError(f"num_images must be at least 1, got {num_images}")
         self.num_images = num_images

@@ -18,20 +18,9 @@ class FolderDataModule(ImageDataModule):
 
     name = "folder"
 
-    def __init__(
-        self,
-        root: str = "data",
-        image_size: int = 64,
-        channels: int = 3,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        random_flip: bool = False,
-        download: bool = True,
-        cache_dir: str | None = None,
-        seed: int = 0,
-        crop: str = "stretch",
-    ) -> None:
-        super().__init__(root, image_size, channels, batch_size, num_workers, random_flip, download, cache_dir, seed)
+    def __init__(self, *, crop: str = "stretch", **kwargs) -> None:
+        """Arguments of ImageDataModule, with this dataset's defaults, plus its own."""
+        super().__init__(**kwargs)
         if crop not in CROPS:
             raise ValueError(f"crop must be one of {CROPS}, got {crop!r}")
         self.crop = crop

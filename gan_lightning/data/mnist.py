@@ -45,20 +45,9 @@ class MNISTDataModule(ImageDataModule):
     torchvision_class = MNIST
     split_files = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
 
-    def __init__(
-        self,
-        root: str = "data",
-        image_size: int = 32,
-        channels: int = 1,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        random_flip: bool = False,
-        download: bool = True,
-        cache_dir: str | None = None,
-        seed: int = 0,
-        include_test: bool = False,
-    ) -> None:
-        super().__init__(root, image_size, channels, batch_size, num_workers, random_flip, download, cache_dir, seed)
+    def __init__(self, *, image_size: int = 32, channels: int = 1, include_test: bool = False, **kwargs) -> None:
+        """Arguments of ImageDataModule, with this dataset's defaults, plus its own."""
+        super().__init__(image_size=image_size, channels=channels, **kwargs)
         self.include_test = include_test
         self.mirrors: list[str] = list(self.torchvision_class.mirrors)
         self.url = self.mirrors[0] + self.split_files["train"] + ".gz"

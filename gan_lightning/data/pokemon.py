@@ -23,27 +23,6 @@ class PokemonDataModule(ImageDataModule):
     archive_name = "pokemon.zip"
     folder_name = "pokemon"
 
-    def __init__(
-        self,
-        root: str = "data",
-        image_size: int = 64,
-        channels: int = 3,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        random_flip: bool = False,
-        download: bool = True,
-        cache_dir: str | None = None,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(root, image_size, channels, batch_size, num_workers, random_flip, download, cache_dir, seed)
-
-    def find_source(self) -> Path | None:
-        archive, folder = self.root / self.archive_name, self.root / self.folder_name
-        if archive.is_file():
-            return archive
-        if folder.is_dir():
-            return folder
-        return None
 
     def expected_location(self) -> str:
         root = self.root.resolve()
