@@ -41,7 +41,7 @@ class WGANGPModule(GANModule):
         else:
             score_real, score_fake = self.discriminator(real), self.discriminator(fake)
             score_interp = self.discriminator(interpolates)
-        grad_norm = gradient_norm(score_interp, interpolates)
+        grad_norm = gradient_norm(score_interp, interpolates, self._loss_scaler())
         penalty = self.gp_weight * ((grad_norm - 1) ** 2).mean()
         d_x, d_g_z = score_real.float().mean(), score_fake.float().mean()
         unregularized = d_g_z - d_x
@@ -57,16 +57,27 @@ class WGANGPModule(GANModule):
             "D_G_z1": d_g_z.detach(),
         }
 
+    def _loss_scaler(self) -> "torch.amp.GradScaler | None":
+        """The GradScaler of fp16 mixed precision ("16-mixed"), None otherwise (fp32, bf16)."""
+        trainer = self._trainer
+        return getattr(trainer.precision_plugin, "scaler", None) if trainer is not None else None
+
     def generator_loss(self, fake: Tensor) -> dict[str, Tensor]:
         score = self.discriminator(self._format(fake)).float().mean()
         return {"loss_g": -score, "D_G_z2": score.detach()}
 
 
-def gradient_norm(scores: Tensor, inputs: Tensor) -> Tensor:
+def gradient_norm(scores: Tensor, inputs: Tensor, scaler: "torch.amp.GradScaler | None" = None) -> Tensor:
     """Per-sample L2 norm of d(scores)/d(inputs), differentiable (create_graph) for the penalty.
 
-    Under bf16 autocast no loss scaling is involved, so the plain double backward is exact to bf16;
-    the norm itself is taken in float32.
+    Under fp16 autocast the gradient would underflow, so this follows PyTorch's AMP gradient-penalty
+    recipe: scale the scores by the GradScaler's factor, take the gradient, divide the factor out
+    (`scaler.scale(1)` is that factor as a device tensor: no host sync). An overflow makes the
+    penalty inf, and the scaler then skips the step as for any other inf gradient. bf16 and fp32
+    need no scaling. The norm is taken in float32.
     """
-    (grad,) = torch.autograd.grad(scores.sum(), inputs, create_graph=True)
+    outputs = scores.sum() if scaler is None else scaler.scale(scores.sum())
+    (grad,) = torch.autograd.grad(outputs, inputs, create_graph=True)
+    if scaler is not None:
+        grad = grad / scaler.scale(torch.ones((), device=grad.device))
     return grad.float().flatten(1).norm(2, dim=1)

@@ -84,3 +84,18 @@ def test_wgan_generator_loss_is_minus_mean_score():
     assert out["loss_g"].item() == pytest.approx(expected, rel=1e-5)
     assert out["D_G_z2"].item() == pytest.approx(-expected, rel=1e-5)
     assert math.isfinite(out["loss_g"].item())
+
+
+def test_gradient_norm_under_a_grad_scaler_is_the_unscaled_norm():
+    # PyTorch's AMP gradient-penalty recipe (fp16 "16-mixed" on GPUs): scale, differentiate, unscale.
+    from gan_lightning.gans.wgan_gp import gradient_norm
+
+    critic = LinearCritic((3, 16, 16), 0.05)
+    x = (torch.rand(4, 3, 16, 16) * 2 - 1).requires_grad_(True)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**16)
+    plain = gradient_norm(critic(x), x)
+    scaled = gradient_norm(critic(x), x, scaler)
+    torch.testing.assert_close(scaled, plain)
+    torch.testing.assert_close(plain, critic.weight.detach().norm().expand(4), rtol=1e-5, atol=0)
+    scaled.sum().backward()  # still differentiable into the critic
+    assert critic.weight.grad is not None and torch.isfinite(critic.weight.grad).all()
