@@ -86,3 +86,19 @@ def test_wandb_offline_run_holds_the_same_keys(tmp_path, monkeypatch):
     tb = [p.value for p in tensorboard_events(run).Scalars("train/loss_d")]
     assert losses == pytest.approx(tb, rel=1e-6)
     assert (run / "wandb_id.txt").read_text().strip() in run_file.name
+
+
+def test_epoch_means_and_the_logging_interval(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    # 48 images, 2 critic batches of 8 per step: 3 generator steps per epoch, 2 epochs.
+    events = tensorboard_events(fit_tiny(tmp_path / "every", "DCGANModule", "--data.init_args.num_images", "48"))
+    steps = [p.value for p in events.Scalars("train/loss_d")]
+    epoch_means = [p.value for p in events.Scalars("epoch/loss_d")]
+    assert epoch_means == pytest.approx([sum(steps[:3]) / 3, sum(steps[3:]) / 3], rel=1e-5)
+    # Every 3rd step only: Lightning's own cadence (steps 2 and 5), with the same values.
+    sparse = tensorboard_events(fit_tiny(tmp_path / "sparse", "DCGANModule", "--data.init_args.num_images", "48",
+                                         "--trainer.log_every_n_steps", "3"))
+    points = sparse.Scalars("train/loss_d")
+    assert [p.step for p in points] == [2, 5]
+    assert [p.value for p in points] == pytest.approx([steps[2], steps[5]], rel=1e-6)
+    assert [p.value for p in sparse.Scalars("epoch/loss_d")] == pytest.approx(epoch_means, rel=1e-6)
