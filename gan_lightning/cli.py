@@ -76,6 +76,7 @@ class GANCLI(LightningCLI):
             # A truncated, foreign or code-carrying file fails here, with a clear message, before a
             # run folder is made or anything in the run is written.
             read_checkpoint(self.resume_from, mmap=True)
+        _refresh_progress_bar_on_logging_steps(config.trainer)
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
         os.environ[RUN_DIR_ENV] = str(self.run_dir)  # DDP children inherit it and agree on the folder
@@ -109,6 +110,22 @@ class GANCLI(LightningCLI):
             for logger in self.trainer.loggers:
                 if isinstance(logger, WandbLogger):
                     logger.experiment.finish()
+
+
+def _refresh_progress_bar_on_logging_steps(trainer: Namespace) -> None:
+    """Add a TQDM bar that refreshes every `log_every_n_steps` steps (unless one is configured).
+
+    Each refresh reads the shown losses with `.item()`, a device sync; Lightning's default bar
+    refreshes every step. The values only change on logging steps (GANModule._log_step) anyway.
+    """
+    if trainer.enable_progress_bar is False:
+        return
+    callbacks = trainer.callbacks or []
+    if any("ProgressBar" in str(getattr(c, "class_path", "")) for c in callbacks):
+        return
+    every = trainer.log_every_n_steps or 50
+    bar = Namespace(class_path="pytorch_lightning.callbacks.TQDMProgressBar", init_args=Namespace(refresh_rate=every))
+    trainer.callbacks = [*callbacks, bar]
 
 
 def resolve_run(root: Path, name: str, ckpt_path: str | None) -> tuple[Path, str | None]:
