@@ -22,7 +22,6 @@ Three things here exist because Lightning's defaults do the wrong thing for GANs
 
 import contextlib
 import math
-import warnings
 from collections.abc import Iterator
 from typing import Literal
 
@@ -33,7 +32,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from gan_lightning.gans.ema import make_ema, update_ema
 from gan_lightning.gans.nonfinite import NonFiniteWatch, check_finite_parameters
-from gan_lightning.nets import build_discriminator, build_generator, has_batch_norm
+from gan_lightning.nets import build_discriminator, build_generator
 
 
 class GANModule(pl.LightningModule):
@@ -100,9 +99,6 @@ class GANModule(pl.LightningModule):
         # Seeds the per-step RNG; drawn from the global RNG that `seed_everything` sets, saved in
         # checkpoints (on_save_checkpoint) so a resumed run continues the same noise stream.
         self.noise_seed = int(torch.randint(0, 2**31 - 1, ()).item())
-        # The discriminator sees real and fake images in one forward pass when nothing couples the
-        # samples of a batch (no BatchNorm); with BatchNorm each gets its own pass, as in the recipes.
-        self.discriminator_batch_independent = not has_batch_norm(self.discriminator)
         self.nonfinite = NonFiniteWatch()
         self.epoch_loss_sums, self.epoch_steps = torch.zeros(2), 0  # for the epoch/loss_* means
 
@@ -286,13 +282,6 @@ class GANModule(pl.LightningModule):
         if self.hparams.channels_last:
             self.generator.to(memory_format=torch.channels_last)
             self.discriminator.to(memory_format=torch.channels_last)
-        if not self.generator_reuses_fake and not self.discriminator_batch_independent:
-            warnings.warn(
-                f"{type(self).__name__}: the discriminator '{self.hparams.discriminator}' has BatchNorm; a "
-                "Wasserstein critic with a gradient penalty should not (the penalty is per sample, BatchNorm "
-                "couples samples). Use discriminator: wgan_gp, or batch_norm: false.",
-                stacklevel=2,
-            )
 
     def on_fit_start(self) -> None:
         self.images_seen = self.global_step * self.trainer.world_size * self._images_per_step_per_rank()

@@ -16,7 +16,7 @@ class DCGANModule(GANModule):
     """
 
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
-        logits_real, logits_fake = self._discriminate(real, fake)
+        logits_real, logits_fake = self.discriminator(real), self.discriminator(fake)
         loss_real = F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
         loss_fake = F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake))
         return {
@@ -34,9 +34,3 @@ class DCGANModule(GANModule):
             "loss_g": F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits)),
             "D_G_z2": torch.sigmoid(logits.detach()).mean(),
         }
-
-    def _discriminate(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
-        if self.discriminator_batch_independent:
-            logits = self.discriminator(torch.cat([real, fake]))
-            return logits[: real.shape[0]], logits[real.shape[0] :]
-        return self.discriminator(real), self.discriminator(fake)

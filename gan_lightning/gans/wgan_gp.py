@@ -1,9 +1,12 @@
 """WGAN-GP: Wasserstein critic with a gradient penalty (Gulrajani et al. 2017; RECIPES §2)."""
 
+import warnings
+
 import torch
 from torch import Tensor
 
 from gan_lightning.gans.base import GANModule
+from gan_lightning.nets import has_batch_norm
 
 
 class WGANGPModule(GANModule):
@@ -31,16 +34,21 @@ class WGANGPModule(GANModule):
             n_critic=n_critic, generator=generator, discriminator=discriminator, lr=lr, lr_g=lr_g, betas=betas, **kwargs
         )
         self.gp_weight = gp_weight
+        if has_batch_norm(self.discriminator):
+            warnings.warn(
+                f"WGANGPModule: the discriminator '{discriminator}' has BatchNorm; a Wasserstein critic with a "
+                "gradient penalty should not (the penalty is per sample, BatchNorm couples the samples of a "
+                "batch). Use discriminator: wgan_gp, or discriminator_options: {batch_norm: false}.",
+                stacklevel=2,
+            )
 
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
         eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
         interpolates = (eps * real + (1 - eps) * fake).requires_grad_(True)
-        if self.discriminator_batch_independent:  # real and fake share one pass
-            score_real, score_fake = self.discriminator(torch.cat([real, fake])).split(real.shape[0])
-        else:
-            score_real, score_fake = self.discriminator(real), self.discriminator(fake)
-        # The interpolates get a pass of their own: in a shared pass the penalty's gradient and its
-        # double backward would run over all three batches (measured 1.9x slower per critic step).
+        # One critic pass each, as in the recipe. A shared pass was measured slower on the CPU: 15%
+        # for real+fake (a batch twice the size falls out of cache), 1.9x with the interpolates (the
+        # penalty's gradient and double backward then run over all three batches).
+        score_real, score_fake = self.discriminator(real), self.discriminator(fake)
         score_interp = self.discriminator(interpolates)
         grad_norm = gradient_norm(score_interp, interpolates, self._loss_scaler())
         penalty = self.gp_weight * ((grad_norm - 1) ** 2).mean()

@@ -99,3 +99,8 @@ def test_gradient_norm_under_a_grad_scaler_is_the_unscaled_norm():
     torch.testing.assert_close(plain, critic.weight.detach().norm().expand(4), rtol=1e-5, atol=0)
     scaled.sum().backward()  # still differentiable into the critic
     assert critic.weight.grad is not None and torch.isfinite(critic.weight.grad).all()
+
+
+def test_a_batch_norm_critic_is_warned_about():
+    with pytest.warns(UserWarning, match="BatchNorm"):
+        WGANGPModule(image_size=16, channels=3, latent_dim=8, discriminator="dcgan")
