@@ -200,6 +200,15 @@ def write_atomically(obj: dict, path: Path) -> None:
             os.remove(tmp)
 
 
+def statistics_subset(num_images: int, max_images: int | None) -> torch.Tensor:
+    """Indices of the real images the statistics use: all, or a fixed-seed random `max_images` of them
+    (in order). Not the first `max_images`: datasets made of class folders are stored sorted by class,
+    and the first 50,000 of MNIST's shared copy hold no 8s or 9s."""
+    if max_images is None or max_images >= num_images:
+        return torch.arange(num_images)
+    return torch.randperm(num_images, generator=torch.Generator().manual_seed(0))[:max_images].sort().values
+
+
 @torch.no_grad()
 def load_or_compute_real_stats(
     metric: FrechetInceptionDistance,
@@ -209,13 +218,13 @@ def load_or_compute_real_stats(
     max_images: int | None = None,
     progress: bool = True,
 ) -> None:
-    """Put the real-image statistics (feature sum, feature outer-product sum, count; float64) of the first
-    `max_images` of `images_uint8` (N, 1 or 3, H, W) into `metric`, from `cache_file` when it was made with
+    """Put the real-image statistics (feature sum, feature outer-product sum, count; float64) of
+    `images_uint8` (N, 1 or 3, H, W), or a fixed random `max_images` of them (statistics_subset), into `metric`, from `cache_file` when it was made with
     the same extractor weights and images, else computed in batches and cached (written atomically).
 
     Under DDP only global rank 0 holds them (other ranks get zeros, without reading or computing anything):
     torchmetrics sums states over ranks at compute(), so this counts the real images once."""
-    images = images_uint8[:max_images] if max_images is not None else images_uint8
+    images = images_uint8[statistics_subset(len(images_uint8), max_images)]
     if images.ndim != 4 or len(images) < 2:
         raise ValueError(
             f"real FID images must be (N >= 2, C, H, W); got {tuple(images_uint8.shape)}, max_images={max_images}"

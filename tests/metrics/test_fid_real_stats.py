@@ -6,7 +6,7 @@ import warnings
 import torch
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from gan_lightning.metrics.fid import build_fid_metric, load_or_compute_real_stats, to_fid_input
+from gan_lightning.metrics.fid import build_fid_metric, load_or_compute_real_stats, statistics_subset, to_fid_input
 from tests.metrics.conftest import SmallExtractor
 
 
@@ -70,10 +70,20 @@ def test_cache_is_rebuilt_when_extractor_or_images_differ(tmp_path):
         calls = count_forward_calls(metric)
         load_or_compute_real_stats(metric, imgs, cache, max_images=max_images, progress=False)
         assert calls, f"{case}: stale cache was reused"
-        s, _ = own_statistics(metric.inception, imgs[:max_images])
-        assert int(metric.real_features_num_samples) == len(imgs[:max_images]), case
+        used = imgs[statistics_subset(len(imgs), max_images)]
+        s, _ = own_statistics(metric.inception, used)
+        assert int(metric.real_features_num_samples) == len(used) == (max_images or len(imgs)), case
         assert torch.allclose(metric.real_features_sum, s, rtol=1e-5, atol=1e-5), case
-        assert torch.load(cache, weights_only=True)["num_images"] == len(imgs[:max_images]), case
+        assert torch.load(cache, weights_only=True)["num_images"] == len(used), case
+
+
+def test_a_capped_subset_of_a_class_sorted_dataset_covers_every_class():
+    # Class-folder datasets are stored sorted by class; the first N images would be one class.
+    labels = torch.arange(10).repeat_interleave(600)  # 6,000 images sorted by label
+    chosen = statistics_subset(len(labels), 1000)
+    assert len(chosen) == len(set(chosen.tolist())) == 1000
+    counts = torch.bincount(labels[chosen], minlength=10)
+    assert counts.min() > 60 and counts.max() < 140  # about 100 of each class
 
 
 def test_unreadable_cache_is_recomputed_with_a_warning(tmp_path):
