@@ -81,6 +81,13 @@ def uint8_to_float(images: torch.Tensor) -> torch.Tensor:
     return images.to(torch.float32).div_(127.5).sub_(1.0)
 
 
+def check_split(split: str) -> str:
+    """A dataset split name ("train", "test" or "all"), or a clear ValueError."""
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    return split
+
+
 class ImageDataModule(pl.LightningDataModule):
     """Base of all image datamodules. Subclasses set `name` and implement find_source,
     expected_location, list_images and (when downloadable) download_source.
@@ -164,7 +171,7 @@ class ImageDataModule(pl.LightningDataModule):
         raise NotImplementedError
 
     def source_options(self) -> tuple:
-        """Subclass options that change which images are cached (e.g. include_test)."""
+        """Subclass options that change which images are cached (e.g. the split)."""
         return ()
 
     def check_source(self, source: Path) -> None:

@@ -12,13 +12,13 @@ import io
 import pickle
 import tarfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 from torchvision.datasets import CIFAR10
 
-from gan_lightning.data.base import ImageDataModule
+from gan_lightning.data.base import ImageDataModule, check_split
 from gan_lightning.data.cache import file_stamp
 
 TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
@@ -33,7 +33,7 @@ def cifar_arrays(batch_file: Any, name: str) -> Iterator[tuple[str, np.ndarray]]
 
 
 class CIFAR10DataModule(ImageDataModule):
-    """The 50,000 training images (include_test=True adds the 10,000 test images)."""
+    """The 50,000 training images; split="test" the 10,000 test images, "all" both."""
 
     name = "cifar10"
     url = CIFAR10.url
@@ -41,17 +41,17 @@ class CIFAR10DataModule(ImageDataModule):
     archive_name = CIFAR10.filename  # cifar-10-python.tar.gz
     folder_name = CIFAR10.base_folder  # cifar-10-batches-py
 
-    def __init__(self, *, image_size: int = 32, include_test: bool = False, **kwargs) -> None:
+    def __init__(self, *, image_size: int = 32, split: Literal["train", "test", "all"] = "train", **kwargs) -> None:
         """Arguments of ImageDataModule, with this dataset's defaults, plus its own."""
         super().__init__(image_size=image_size, **kwargs)
-        self.include_test = include_test
+        self.split = check_split(split)
 
     @property
     def batch_names(self) -> list[str]:
-        return TRAIN_BATCHES + (["test_batch"] if self.include_test else [])
+        return {"train": TRAIN_BATCHES, "test": ["test_batch"], "all": [*TRAIN_BATCHES, "test_batch"]}[self.split]
 
     def source_options(self) -> tuple:
-        return (self.include_test,)
+        return (self.split,)
 
     def find_source(self) -> Path | None:
         folder, archive = self.root / self.folder_name, self.root / self.archive_name

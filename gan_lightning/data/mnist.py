@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 from torchvision.datasets import MNIST, FashionMNIST
 
-from gan_lightning.data.base import ImageDataModule
+from gan_lightning.data.base import ImageDataModule, check_split
 from gan_lightning.data.cache import file_stamp
 from gan_lightning.data.errors import DatasetNotFoundError
 
@@ -38,19 +38,21 @@ def read_idx_images(path: Path) -> np.ndarray:
 
 
 class MNISTDataModule(ImageDataModule):
-    """The 60,000 training digits (include_test=True adds the 10,000 test digits). 32x32 by default
+    """The 60,000 training digits; split="test" the 10,000 test digits, "all" both. 32x32 by default
     (a power of two for DCGAN nets; the 28x28 originals are resized), image_size=28 keeps them as is."""
 
     name = "mnist"
     torchvision_class = MNIST
     split_files = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
 
-    def __init__(self, *, image_size: int = 32, channels: int = 1, include_test: bool = False, **kwargs) -> None:
+    def __init__(
+        self, *, image_size: int = 32, channels: int = 1, split: Literal["train", "test", "all"] = "train", **kwargs
+    ) -> None:
         """Arguments of ImageDataModule, with this dataset's defaults, plus its own."""
         super().__init__(image_size=image_size, channels=channels, **kwargs)
-        self.include_test = include_test
+        self.split = check_split(split)
         self.mirrors: list[str] = list(self.torchvision_class.mirrors)
-        self.url = self.mirrors[0] + self.split_files["train"] + ".gz"
+        self.url = self.mirrors[0] + self.file_names[0] + ".gz"
 
     @property
     def raw_folder(self) -> Path:
@@ -58,10 +60,10 @@ class MNISTDataModule(ImageDataModule):
 
     @property
     def file_names(self) -> list[str]:
-        return [self.split_files["train"]] + ([self.split_files["test"]] if self.include_test else [])
+        return [self.split_files[name] for name in ("train", "test") if self.split in (name, "all")]
 
     def source_options(self) -> tuple:
-        return (self.include_test,)
+        return (self.split,)
 
     def _find_file(self, name: str) -> Path | None:
         for candidate in (self.raw_folder / name, self.raw_folder / f"{name}.gz"):

@@ -40,14 +40,17 @@ def test_pickles_decode_to_the_exact_pixels_in_batch_order(tmp_path, layout):
     assert batch.dtype == torch.uint8 and batch.shape == (4, 3, 32, 32)
 
 
-def test_include_test_adds_the_test_batch_and_changes_the_key(tmp_path):
+def test_split_selects_the_batches_and_changes_the_key(tmp_path):
     write_files(tmp_path / "root", cifar_files(cifar_images()))
-    train, both = cifar(tmp_path), cifar(tmp_path, include_test=True)
-    train.prepare_data()
-    both.prepare_data()
-    both.setup()
-    assert train.cache_key != both.cache_key
+    train, test, both = cifar(tmp_path), cifar(tmp_path, split="test"), cifar(tmp_path, split="all")
+    for dm in (train, test, both):
+        dm.prepare_data()
+        dm.setup()
+    assert len({train.cache_key, test.cache_key, both.cache_key}) == 3
     assert both.images().shape == (22, 3, 32, 32) and (both.images()[-2:] == 7).all()
+    assert test.images().shape == (2, 3, 32, 32) and (test.images() == 7).all()
+    with pytest.raises(ValueError, match="split"):
+        cifar(tmp_path, split="validation")
 
 
 def test_missing_batches_and_download_false_name_the_paths(tmp_path):
