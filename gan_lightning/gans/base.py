@@ -100,7 +100,10 @@ class GANModule(pl.LightningModule):
         # checkpoints (on_save_checkpoint) so a resumed run continues the same noise stream.
         self.noise_seed = int(torch.randint(0, 2**31 - 1, ()).item())
         self.nonfinite = NonFiniteWatch()
-        self.epoch_loss_sums, self.epoch_steps = torch.zeros(2), 0  # for the epoch/loss_* means
+        # Running sums for the epoch/loss_* means: a buffer so it follows the module to its device,
+        # not persistent because on_save_checkpoint stores it with the step count.
+        self.register_buffer("epoch_loss_sums", torch.zeros(2), persistent=False)
+        self.epoch_steps = 0
 
     # ----------------------------------------------------------------------------------------
     # What subclasses define

@@ -133,3 +133,10 @@ def test_fixed_seed_fit_is_reproducible(small_nets):
 def test_bad_n_critic():
     with pytest.raises(ValueError, match="n_critic"):
         WGANGPModule(n_critic=0)
+
+
+def test_running_state_follows_the_module_to_its_device(small_nets):
+    # Everything a step accumulates into must move with .to(device); "meta" stands in for a GPU here.
+    module = DCGANModule(**small_nets).to("meta")
+    assert {t.device.type for t in module.state_dict(keep_vars=True).values()} == {"meta"}
+    assert module.epoch_loss_sums.device.type == "meta" and module.fixed_noise.device.type == "meta"
