@@ -125,7 +125,7 @@ class FIDCallback(pl.Callback):
             self.best_fid, self.best_step = fid, step
             path = self.best_checkpoint_path(trainer)
             if path is not None:
-                trainer.save_checkpoint(path)
+                trainer.save_checkpoint(path, weights_only=False)  # the full run state, resumable
         rank_zero_info(f"FID {fid:.2f} at generator step {step} (best {self.best_fid:.2f} at step {self.best_step})")
         return fid
 
