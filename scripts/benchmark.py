@@ -2,7 +2,7 @@
 
     python scripts/benchmark.py --device cuda --out results.json --markdown
     python scripts/benchmark.py --device cpu --batch_dcgan 64 --steps 20 --warmup 3 --steps_wgan 4 \
-        --rounds 3 --fid_samples 200 --loader_workers 2 --out cpu.json --markdown     # ~7 min on 2 cores
+        --rounds 3 --fid_samples 200 --loader_workers 2 --out cpu.json --markdown     # ~6 min on 2 cores
 
 In one process, on one device:
 1. DCGAN, Pokemon recipe (configs/pokemon.yaml): the fit path (trainer.fit of the DCGANModule on the
