@@ -259,6 +259,8 @@ class WriteProgress(pl.Callback):
         self.path = Path(path)
 
     def on_train_batch_end(self, trainer: pl.Trainer, *args) -> None:
+        if trainer.global_rank != 0:  # one writer: ranks racing on one temp file would crash a run
+            return
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(str(trainer.global_step))
         os.replace(tmp, self.path)

@@ -53,6 +53,26 @@ def test_sigterm_mid_run_saves_a_checkpoint_that_resumes(tmp_path):
     assert len(run_dirs(tmp_path)) == 1
 
 
+def test_sigterm_to_a_ddp_run_saves_a_checkpoint_that_both_ranks_resume_from(tmp_path):
+    """SIGTERM to the launching process of a 2-process DDP run (Lightning forwards it to rank 1):
+    both ranks stop after the same step, rank 0 writes last.ckpt, and the DDP run resumes from it."""
+    ddp = {"devices": 2, "strategy": "ddp"}
+    cfg = tiny_config(tmp_path, "wgan_gp", max_steps=LONG, every_n_train_steps=None, trainer=ddp)
+    process = start_fit(cfg, *progress_args(tmp_path))
+    wait_for_step(tmp_path / "progress", process, 3)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output[-4000:]
+    assert "Traceback" not in output, output[-4000:]
+    stopped_at = int((tmp_path / "progress").read_text())
+    checkpoint = last_checkpoint(tmp_path)
+    assert load(checkpoint)["global_step"] == stopped_at >= 3
+
+    resumed = run_fit(cfg, "--ckpt_path", "last", "--trainer.max_steps", str(stopped_at + 2))
+    assert resumed.returncode == 0, explain(resumed)
+    assert load(checkpoint)["global_step"] == stopped_at + 2
+
+
 def test_sigkill_loses_at_most_the_steps_since_the_last_periodic_checkpoint(tmp_path):
     every = 3
     cfg = tiny_config(tmp_path, "wgan_gp", max_steps=LONG, every_n_train_steps=every)
