@@ -68,8 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         except CheckpointError as error:
             print(f"fid.py: {error}", file=sys.stderr)
             return 2
-        noise = torch.randn(args.num, module.latent_dim, generator=torch.Generator().manual_seed(args.seed))
-        batches = (module.sample(chunk.to(args.device)) for chunk in noise.split(args.batch_size))
+        batches = module.sample_seeded(args.num, args.seed, args.batch_size)
         label = f"{args.num} samples of {args.ckpt}"
     else:
         other = build_datamodule(args.config, args.root, args.cache_dir, split=args.versus_split)

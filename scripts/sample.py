@@ -34,9 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     except CheckpointError as error:
         print(f"sample.py: {error}", file=sys.stderr)
         return 2
-    # Noise is drawn on the CPU from the seed, so a seed gives the same latents on every device.
-    noise = torch.randn(args.num, module.latent_dim, generator=torch.Generator().manual_seed(args.seed))
-    images = torch.cat([module.sample(chunk.to(args.device)).cpu() for chunk in noise.split(args.batch_size)])
+    images = torch.cat([batch.cpu() for batch in module.sample_seeded(args.num, args.seed, args.batch_size)])
     out = Path(args.out)
     if args.separate:
         for i, image in enumerate(images):

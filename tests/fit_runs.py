@@ -5,6 +5,7 @@ that starts `python scripts/fit.py` with the repository on PYTHONPATH (so config
 test-only callbacks below), and readers for what a run leaves on disk.
 """
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -244,6 +245,14 @@ def fit_in_process(config: Path, *args: str) -> None:
     from gan_lightning.cli import main
 
     main(["--config", str(config), *args])
+
+
+def sample_main():
+    """scripts/sample.py's main(argv), imported from the file (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("sample_script", SAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
 
 
 def last_checkpoint(folder: Path, name: str = "tiny") -> Path:

@@ -5,7 +5,6 @@ half, somebody else's zip, a checkpoint whose pickle would run code), a learning
 diverges, a data module that really serves a NaN batch.
 """
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -16,7 +15,9 @@ import pytest
 import torch
 
 from gan_lightning.gans import NonFiniteLossError
-from tests.fit_runs import SAMPLE, fit_in_process, last_checkpoint, load, one_thread, run_dirs, tiny_config  # noqa: F401
+from tests.fit_runs import (  # noqa: F401 (one_thread: an autouse fixture)
+    SAMPLE, fit_in_process, last_checkpoint, load, one_thread, run_dirs, sample_main, tiny_config,
+)
 
 
 class RunsCode:
@@ -62,13 +63,6 @@ EXPECTED = {
     "runs_code": "holds pickled Python objects (Trying to load unsupported GLOBAL posix.mkdir",
     "not_ours": "is not a gan-lightning checkpoint",
 }
-
-
-def sample_main():
-    spec = importlib.util.spec_from_file_location("sample_script", SAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
 
 
 def test_bad_checkpoints_give_a_clear_error_and_touch_nothing(tmp_path, trained, capsys):

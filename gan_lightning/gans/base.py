@@ -146,6 +146,12 @@ class GANModule(pl.LightningModule):
             net.train(was_training)
         return images.float()
 
+    def sample_seeded(self, num: int, seed: int, batch_size: int) -> Iterator[Tensor]:
+        """`num` images in batches of `batch_size`, from noise drawn on the CPU with `seed`, so
+        a seed gives the same latents, hence the same samples, on every device."""
+        noise = torch.randn(num, self.latent_dim, generator=torch.Generator().manual_seed(seed))
+        return (self.sample(chunk) for chunk in noise.split(batch_size))
+
     # ----------------------------------------------------------------------------------------
     # The training step
 
