@@ -1,7 +1,7 @@
 """FID of a trained generator against its dataset, or of one split of a dataset against another.
 
-    python scripts/fid.py --config configs/mnist.yaml --root ../shared/data --ckpt runs/mnist/version_0/checkpoints/last.ckpt
-    python scripts/fid.py --config configs/mnist.yaml --root ../shared/data --versus_split test     # MNIST train vs test
+    python scripts/fid.py --config configs/mnist.yaml --root data --ckpt runs/mnist/version_0/checkpoints/last.ckpt
+    python scripts/fid.py --config configs/mnist.yaml --root data --versus_split test     # MNIST train vs test
 
 The reference is the config's dataset (its `data:` section: dataset, image size, channels), with
 statistics cached where training caches them. FID is the project's: torchmetrics on the standard
@@ -19,7 +19,13 @@ import yaml
 
 import gan_lightning.data as datasets
 from gan_lightning.gans.loading import CheckpointError, load_gan
-from gan_lightning.metrics.fid import build_fid_metric, compute_fid, load_or_compute_real_stats, statistics_subset, to_fid_input
+from gan_lightning.metrics.fid import (
+    build_fid_metric,
+    compute_fid,
+    load_or_compute_real_stats,
+    statistics_subset,
+    to_fid_input,
+)
 
 
 def build_datamodule(config: Path, root: str | None, cache_dir: str | None, **overrides) -> datasets.ImageDataModule:
@@ -35,7 +41,9 @@ def build_datamodule(config: Path, root: str | None, cache_dir: str | None, **ov
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, required=True, help="a training config; its data: section is the reference")
+    parser.add_argument(
+        "--config", type=Path, required=True, help="a training config; its data: section is the reference"
+    )
     parser.add_argument("--root", help="overrides data.root")
     parser.add_argument("--cache_dir", help="overrides data.cache_dir")
     other = parser.add_mutually_exclusive_group(required=True)
@@ -47,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch_size", type=int, default=250)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--seed", type=int, default=0, help="noise seed for --ckpt")
-    parser.add_argument("--feature", type=int, default=2048, help="Inception layer: 2048 is FID; 64/192/768 quick checks")
+    parser.add_argument(
+        "--feature", type=int, default=2048, help="Inception layer: 2048 is FID; 64/192/768 quick checks"
+    )
     args = parser.parse_args(argv)
 
     reference = build_datamodule(args.config, args.root, args.cache_dir)
@@ -84,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - start
     reference_size = int(metric.real_features_num_samples)
     print(f"FID {fid:.4f}: {label} against {reference_size} images of {reference.name} ({args.config.name})")
-    print(f"time: reference statistics {real_seconds:.1f} s (cached after the first run), the rest {seconds:.1f} s, on {args.device}")
+    print(
+        f"time: reference statistics {real_seconds:.1f} s (cached after the first run), "
+        f"the rest {seconds:.1f} s, on {args.device}"
+    )
     return 0
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from gan_lightning.callbacks.sample_grid import make_grid, save_png
 from gan_lightning.gans.loading import CheckpointError, load_gan
+from gan_lightning.images import make_grid, save_png
 
 
 def main(argv: list[str] | None = None) -> int:

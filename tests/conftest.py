@@ -30,7 +30,9 @@ def converted_weights(tmp_path_factory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("fid_weights") / "inception.pth"
     run = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "convert_fid_weights.py"), "--out", str(out)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr
     return out, run.stdout

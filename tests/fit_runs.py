@@ -32,7 +32,10 @@ MODULES = {
     "wgan_gp": {
         "class_path": "gan_lightning.gans.WGANGPModule",
         "init_args": {
-            "latent_dim": 8, "n_critic": 2, "generator_options": {"width": 8}, "discriminator_options": {"width": 8},
+            "latent_dim": 8,
+            "n_critic": 2,
+            "generator_options": {"width": 8},
+            "discriminator_options": {"width": 8},
         },
     },
 }
@@ -63,7 +66,8 @@ def tiny_config(
             "devices": 1,
             "enable_progress_bar": False,
             "enable_model_summary": False,
-        } | (trainer or {}),
+        }
+        | (trainer or {}),
         "model": {
             "class_path": MODULES[module]["class_path"],
             "init_args": MODULES[module]["init_args"] | {"num_fixed_samples": 4} | (model or {}),
@@ -76,7 +80,8 @@ def tiny_config(
                 "num_images": num_images,
                 "cache_dir": str(folder / "cache"),
                 "root": str(folder / "data"),
-            } | (data or {}),
+            }
+            | (data or {}),
         },
         "samples": {"every_n_steps": None, "every_n_epochs": None, "save_png": False},
         "checkpoint": {"every_n_train_steps": every_n_train_steps},
@@ -107,11 +112,17 @@ def fit_env(**extra: str) -> dict[str, str]:
     return env | extra
 
 
-def run_fit(config: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_fit(
+    config: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """Run scripts/fit.py to the end; returns the finished process (stdout and stderr captured)."""
     return subprocess.run(
         [sys.executable, str(FIT), "--config", str(config), *args],
-        cwd=config.parent, env=env or fit_env(), capture_output=True, text=True, timeout=timeout,
+        cwd=config.parent,
+        env=env or fit_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -119,13 +130,19 @@ def start_fit(config: Path, *args: str, env: dict[str, str] | None = None) -> su
     """Start scripts/fit.py without waiting (for tests that signal it)."""
     return subprocess.Popen(
         [sys.executable, str(FIT), "--config", str(config), *args],
-        cwd=config.parent, env=env or fit_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=config.parent,
+        env=env or fit_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
 def explain(process: subprocess.CompletedProcess) -> str:
     """The end of a failed run's output, for assertion messages."""
-    return f"rc={process.returncode}\n--- stdout ---\n{process.stdout[-3000:]}\n--- stderr ---\n{process.stderr[-6000:]}"
+    return (
+        f"rc={process.returncode}\n--- stdout ---\n{process.stdout[-3000:]}\n--- stderr ---\n{process.stderr[-6000:]}"
+    )
 
 
 def run_dirs(folder: Path, name: str = "tiny") -> list[Path]:
@@ -173,7 +190,9 @@ class SignalAtStep(pl.Callback):
     "mid_step": inside the step, after the discriminator's update and before the generator's.
     `ranks`: which ranks signal themselves (default: rank 0)."""
 
-    def __init__(self, step: int, signal_name: str = "SIGTERM", hook: str = "batch", ranks: list[int] | None = None) -> None:
+    def __init__(
+        self, step: int, signal_name: str = "SIGTERM", hook: str = "batch", ranks: list[int] | None = None
+    ) -> None:
         self.step = step
         self.signal = getattr(signal, signal_name)
         self.hook = hook
@@ -284,7 +303,9 @@ def wait_for_step(progress: Path, process: subprocess.Popen, step: int, timeout:
         if progress.is_file() and int(progress.read_text() or 0) >= step:
             return int(progress.read_text())
         if process.poll() is not None:
-            raise AssertionError(f"the run ended (rc={process.returncode}) before step {step}:\n{process.stdout.read()[-4000:]}")
+            raise AssertionError(
+                f"the run ended (rc={process.returncode}) before step {step}:\n{process.stdout.read()[-4000:]}"
+            )
         time.sleep(0.02)
     raise AssertionError(f"the run did not reach step {step} in {timeout} s")
 
@@ -292,9 +313,15 @@ def wait_for_step(progress: Path, process: subprocess.Popen, step: int, timeout:
 def slurm_env(job_id: str = "4242", ntasks: int = 1, rank: int = 0, port: int | None = None) -> dict[str, str]:
     """What srun puts in a task's environment (read by Lightning's SLURMEnvironment), for a job on one node."""
     env = {
-        "SLURM_JOB_ID": job_id, "SLURM_JOB_NAME": "gan", "SLURM_NTASKS": str(ntasks),
-        "SLURM_NTASKS_PER_NODE": str(ntasks), "SLURM_NNODES": "1", "SLURM_NODEID": "0",
-        "SLURM_PROCID": str(rank), "SLURM_LOCALID": str(rank), "SLURM_NODELIST": "localhost",
+        "SLURM_JOB_ID": job_id,
+        "SLURM_JOB_NAME": "gan",
+        "SLURM_NTASKS": str(ntasks),
+        "SLURM_NTASKS_PER_NODE": str(ntasks),
+        "SLURM_NNODES": "1",
+        "SLURM_NODEID": "0",
+        "SLURM_PROCID": str(rank),
+        "SLURM_LOCALID": str(rank),
+        "SLURM_NODELIST": "localhost",
     }
     if port is not None:
         env |= {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}

@@ -38,7 +38,7 @@ def _read_wandb_records(run_file: Path) -> tuple[list[dict], bool]:
     from wandb.proto import wandb_internal_pb2
 
     raw, finished = run_file.read_bytes(), False
-    header, block, pos, pending, rows = 7, 32768, 7, b"", []
+    block, pos, pending, rows = 32768, 7, b"", []  # a 7-byte file header, then 32 KiB blocks
     assert raw[:4] == b":W&B", f"{run_file} is not a W&B run file"
     while pos + 7 <= len(raw):
         if block - pos % block < 7:  # a block's trailer is padding

@@ -12,18 +12,56 @@ REPO = Path(__file__).resolve().parents[1]
 BENCHMARK = REPO / "scripts" / "benchmark.py"
 # 16x16 images, width-8 nets, a 64-image generated stand-in dataset: seconds, not minutes.
 TINY = [
-    "--device", "cpu", "--image_size", "16", "--width", "8", "--batch_dcgan", "8", "--batch_bf16", "16",
-    "--batch_wgan", "4", "--steps", "2", "--warmup", "1", "--rounds", "1", "--threads", "1",
-    "--demo_images", "64", "--pool_batches", "2", "--loader_batches", "2", "--loader_workers", "0",
+    "--device",
+    "cpu",
+    "--image_size",
+    "16",
+    "--width",
+    "8",
+    "--batch_dcgan",
+    "8",
+    "--batch_bf16",
+    "16",
+    "--batch_wgan",
+    "4",
+    "--steps",
+    "2",
+    "--warmup",
+    "1",
+    "--rounds",
+    "1",
+    "--threads",
+    "1",
+    "--demo_images",
+    "64",
+    "--pool_batches",
+    "2",
+    "--loader_batches",
+    "2",
+    "--loader_workers",
+    "0",
 ]
 
 
 def run_benchmark(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> dict:
     out = tmp_path / "out" / "results.json"
     run = subprocess.run(
-        [sys.executable, str(BENCHMARK), *TINY, "--data_root", str(tmp_path / "no-data"),
-         "--cache_dir", str(tmp_path / "cache"), "--out", str(out), *args],
-        capture_output=True, text=True, timeout=300, env=env,
+        [
+            sys.executable,
+            str(BENCHMARK),
+            *TINY,
+            "--data_root",
+            str(tmp_path / "no-data"),
+            "--cache_dir",
+            str(tmp_path / "cache"),
+            "--out",
+            str(out),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert run.returncode == 0, f"rc={run.returncode}\n{run.stdout[-3000:]}\n{run.stderr[-6000:]}"
     assert [p.name for p in out.parent.iterdir()] == ["results.json"], "a temp file was left beside the JSON"
@@ -96,8 +134,17 @@ def test_fid_part_with_weights(tmp_path, converted_weights):
     """FID measured with real (converted) weights; a small Inception layer keeps compute() quick."""
     weights, _ = converted_weights
     results = run_benchmark(
-        tmp_path, "--only", "fid", "--fid_samples", "6", "--fid_batch", "4", "--fid_feature", "64",
-        "--fid_weights", str(weights),
+        tmp_path,
+        "--only",
+        "fid",
+        "--fid_samples",
+        "6",
+        "--fid_batch",
+        "4",
+        "--fid_feature",
+        "64",
+        "--fid_weights",
+        str(weights),
     )
     fid = results["fid"]
     assert fid["weights"] == str(weights) and fid["num_samples"] == 6 and fid["real_images"] == 6

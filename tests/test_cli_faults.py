@@ -16,7 +16,14 @@ import torch
 
 from gan_lightning.gans import NonFiniteLossError
 from tests.fit_runs import (  # noqa: F401 (one_thread: an autouse fixture)
-    SAMPLE, fit_in_process, last_checkpoint, load, one_thread, run_dirs, sample_main, tiny_config,
+    SAMPLE,
+    fit_in_process,
+    last_checkpoint,
+    load,
+    one_thread,
+    run_dirs,
+    sample_main,
+    tiny_config,
 )
 
 
@@ -111,7 +118,11 @@ def test_hostile_checkpoint_from_the_command_line(tmp_path, trained):
 
 def test_nan_batch_stops_the_run_naming_loss_and_step_and_keeps_the_last_good_checkpoint(tmp_path):
     cfg = tiny_config(
-        tmp_path, "dcgan", max_steps=20, every_n_train_steps=2, data_class="tests.fit_runs.NaNBatchDemo",
+        tmp_path,
+        "dcgan",
+        max_steps=20,
+        every_n_train_steps=2,
+        data_class="tests.fit_runs.NaNBatchDemo",
         data={"nan_at": 5},  # the 6th generator step trains on NaN images
     )
     with pytest.raises(NonFiniteLossError, match=r"train/loss_d became NaN or inf at generator step 6"):

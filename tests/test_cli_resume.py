@@ -109,8 +109,12 @@ def test_signal_mid_step_stops_after_the_step_and_the_run_resumes_exactly(tmp_pa
     on_slurm = signal_name == "SIGUSR1"
     env = slurm_env() if on_slurm else fit_env()
     first = run_fit(
-        cfg, "--trainer.callbacks+=tests.fit_runs.SignalAtStep", "--trainer.callbacks.step=4",
-        f"--trainer.callbacks.signal_name={signal_name}", "--trainer.callbacks.hook=mid_step", env=env,
+        cfg,
+        "--trainer.callbacks+=tests.fit_runs.SignalAtStep",
+        "--trainer.callbacks.step=4",
+        f"--trainer.callbacks.signal_name={signal_name}",
+        "--trainer.callbacks.hook=mid_step",
+        env=env,
     )
     assert load(last_checkpoint(tmp_path))["global_step"] == 4, explain(first)
     (run,) = run_dirs(tmp_path)
@@ -169,8 +173,10 @@ def test_two_slurm_tasks_stop_at_the_same_step_when_one_gets_the_signal(tmp_path
         return outputs
 
     outputs = run_tasks(
-        "--trainer.callbacks+=tests.fit_runs.SignalAtStep", "--trainer.callbacks.step=2",
-        "--trainer.callbacks.signal_name=SIGUSR1", "--trainer.callbacks.ranks=[1]",
+        "--trainer.callbacks+=tests.fit_runs.SignalAtStep",
+        "--trainer.callbacks.step=2",
+        "--trainer.callbacks.signal_name=SIGUSR1",
+        "--trainer.callbacks.ranks=[1]",
     )
     assert "at generator step 2 and stopped" in outputs[0]
     (run,) = run_dirs(tmp_path)

@@ -28,7 +28,9 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 def _photos(count: int, size: int = 40) -> dict[str, bytes]:
     rng = np.random.default_rng(0)
     return {
-        f"class{i % 3}/img{i:03d}.jpg": jpeg_bytes(Image.fromarray(rng.integers(0, 256, (size, size + 8, 3), dtype=np.uint8)))
+        f"class{i % 3}/img{i:03d}.jpg": jpeg_bytes(
+            Image.fromarray(rng.integers(0, 256, (size, size + 8, 3), dtype=np.uint8))
+        )
         for i in range(count)
     }
 
@@ -43,13 +45,23 @@ def build_tiny_root(config: str, root: Path) -> None:
     elif config == "cifar10":
         from tests.data.builders import cifar_batch_bytes
 
-        batches = {f"cifar-10-batches-py/data_batch_{i}": cifar_batch_bytes(rng.integers(0, 256, (5, 3, 32, 32), dtype=np.uint8)) for i in range(1, 6)}
+        batches = {
+            f"cifar-10-batches-py/data_batch_{i}": cifar_batch_bytes(
+                rng.integers(0, 256, (5, 3, 32, 32), dtype=np.uint8)
+            )
+            for i in range(1, 6)
+        }
         write_files(root, batches)
     elif config in ("mnist", "fashion_mnist"):
         folder = "MNIST" if config == "mnist" else "FashionMNIST"
-        write_idx_gz(root / folder / "raw" / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (24, 28, 28), dtype=np.uint8))
+        write_idx_gz(
+            root / folder / "raw" / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (24, 28, 28), dtype=np.uint8)
+        )
     elif config == "celeba":
-        write_files(root / "celeba" / "img_align_celeba", {f"{i + 1:06d}.jpg": v for i, v in enumerate(_photos(24, 64).values())})
+        write_files(
+            root / "celeba" / "img_align_celeba",
+            {f"{i + 1:06d}.jpg": v for i, v in enumerate(_photos(24, 64).values())},
+        )
     elif config == "folder":
         write_files(root, _photos(24))
 
@@ -57,16 +69,26 @@ def build_tiny_root(config: str, root: Path) -> None:
 def fit_config(tmp_path: Path, config: str, root: Path, *extra: str) -> Path:
     main(
         [
-            "--config", str(CONFIGS / f"{config}.yaml"),
-            "--data.root", str(root),
-            "--data.cache_dir", str(tmp_path / "cache"),
-            "--data.download", "false",
-            "--trainer.default_root_dir", str(tmp_path / "runs"),
-            "--trainer.max_steps", "2",
-            "--trainer.log_every_n_steps", "1",
-            "--trainer.enable_progress_bar", "false",
-            "--trainer.accelerator", "cpu",
-            "--fid.enabled", "false",
+            "--config",
+            str(CONFIGS / f"{config}.yaml"),
+            "--data.root",
+            str(root),
+            "--data.cache_dir",
+            str(tmp_path / "cache"),
+            "--data.download",
+            "false",
+            "--trainer.default_root_dir",
+            str(tmp_path / "runs"),
+            "--trainer.max_steps",
+            "2",
+            "--trainer.log_every_n_steps",
+            "1",
+            "--trainer.enable_progress_bar",
+            "false",
+            "--trainer.accelerator",
+            "cpu",
+            "--fid.enabled",
+            "false",
             *extra,
         ]
     )
@@ -150,7 +172,14 @@ def test_cifar10_nets_through_the_folder_module_on_the_cifar_jpegs(tmp_path):
         members = [m for m in archive if m.name.startswith("cifar10-jpeg/train/airplane/")][:640]
         archive.extractall(root, members=members, filter="data")
     run = fit_config(
-        tmp_path, "cifar10", root / "cifar10-jpeg" / "train",
-        "--data", "gan_lightning.data.FolderDataModule", "--data.image_size", "32", "--data.batch_size", "16",
+        tmp_path,
+        "cifar10",
+        root / "cifar10-jpeg" / "train",
+        "--data",
+        "gan_lightning.data.FolderDataModule",
+        "--data.image_size",
+        "32",
+        "--data.batch_size",
+        "16",
     )
     assert_recipe_ran(run, "cifar10")

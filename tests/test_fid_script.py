@@ -13,10 +13,28 @@ from tests.data.builders import write_idx_gz
 
 def run_fid(tmp_path: Path, weights: Path, *args: str) -> float:
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "fid.py"), "--config", str(REPO / "configs" / "mnist.yaml"),
-         "--root", str(tmp_path / "root"), "--cache_dir", str(tmp_path / "cache"), "--weights_path", str(weights),
-         "--feature", "64", "--device", "cpu", "--batch_size", "16", *args],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(REPO / "scripts" / "fid.py"),
+            "--config",
+            str(REPO / "configs" / "mnist.yaml"),
+            "--root",
+            str(tmp_path / "root"),
+            "--cache_dir",
+            str(tmp_path / "cache"),
+            "--weights_path",
+            str(weights),
+            "--feature",
+            "64",
+            "--device",
+            "cpu",
+            "--batch_size",
+            "16",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     return float(re.search(r"FID (-?[\d.]+(?:e-?\d+)?)", result.stdout).group(1))

@@ -13,7 +13,9 @@ def as_uint8(images: torch.Tensor) -> torch.Tensor:
 
 
 def test_samples_are_seeded_and_come_from_the_ema_generator(tmp_path):
-    cfg = tiny_config(tmp_path, "dcgan", max_steps=5, model={"ema_decay": 0.5, "lr": 0.02})  # big steps: EMA and G differ visibly
+    cfg = tiny_config(
+        tmp_path, "dcgan", max_steps=5, model={"ema_decay": 0.5, "lr": 0.02}
+    )  # big steps: EMA and G differ visibly
     fit_in_process(cfg)
     ckpt = last_checkpoint(tmp_path)
     sample = sample_main()

@@ -33,12 +33,13 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning_fabric.plugins.environments import SLURMEnvironment
+from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from gan_lightning.files import atomic_write
 
 _NO_STOP, _INTERRUPT, _REQUEUE = 0, 1, 2  # what a signal asked for; the highest wins across ranks
 
@@ -141,7 +142,9 @@ def resume_epoch_end_as_last_batch(checkpoint: dict) -> None:
     if not batches or not epochs:
         return
     epoch_processed = epochs["total"]["processed"] == epochs["total"]["started"] > 0
-    all_batches_done = batches["is_last_batch"] and batches["current"]["completed"] == batches["current"]["processed"] > 0
+    all_batches_done = (
+        batches["is_last_batch"] and batches["current"]["completed"] == batches["current"]["processed"] > 0
+    )
     if not (epoch_processed and all_batches_done):
         return
     for counts in (epochs["current"], epochs["total"]):
@@ -174,14 +177,5 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """torch.save to `<name>.tmp` beside the target, fsync, then os.replace: all or nothing."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            with open(tmp, "wb") as file:
-                torch.save(checkpoint, file)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_write(path, fsync=True, unique=False) as tmp:  # only rank 0 writes checkpoints
+            torch.save(checkpoint, tmp)

@@ -71,7 +71,9 @@ class FIDCallback(pl.Callback):
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage == "fit" and self.enabled and self.metric is None:
-            self.metric = build_fid_metric(self.weights_path, device="cpu", download=self.download, feature=self.feature)
+            self.metric = build_fid_metric(
+                self.weights_path, device="cpu", download=self.download, feature=self.feature
+            )
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.metric is None:
@@ -114,7 +116,9 @@ class FIDCallback(pl.Callback):
         self.metric.reset()  # keeps the real statistics (reset_real_features=False)
         mine = self.noise[trainer.global_rank :: trainer.world_size]
         chunks = mine.split(self.batch_size)
-        for noise in tqdm(chunks, desc=f"FID ({self.num_samples} samples)", leave=False, disable=not trainer.is_global_zero):
+        for noise in tqdm(
+            chunks, desc=f"FID ({self.num_samples} samples)", leave=False, disable=not trainer.is_global_zero
+        ):
             self.metric.update(to_fid_input(pl_module.sample(noise.to(pl_module.device))), real=False)
         fid = compute_fid(self.metric)
         if trainer.is_global_zero:

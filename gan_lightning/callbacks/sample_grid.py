@@ -4,14 +4,12 @@ Each grid goes to every logger that takes images (TensorBoard, W&B) under `sampl
 and to `<run>/samples/step_XXXXXXXX.png`, so a user can also make an animation of training.
 """
 
-import os
 from pathlib import Path
 
 import pytorch_lightning as pl
-import torch
-import torchvision
 from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
-from torch import Tensor
+
+from gan_lightning.images import make_grid, save_png
 
 TAG = "samples/fixed_noise"
 
@@ -65,17 +63,3 @@ class FixedNoiseGrid(pl.Callback):
                 logger.log_image(key=TAG, images=[grid.permute(1, 2, 0).numpy()], step=step)
         if self.save_png and trainer.log_dir is not None:
             save_png(grid, Path(trainer.log_dir) / "samples" / f"step_{step:08d}.png")
-
-
-def make_grid(images: Tensor, nrow: int) -> Tensor:
-    """Images in [-1, 1] -> one uint8 (C, H, W) grid on the CPU."""
-    grid = torchvision.utils.make_grid(images.float().cpu(), nrow=nrow, padding=2, normalize=True, value_range=(-1, 1))
-    return grid.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)
-
-
-def save_png(grid: Tensor, path: Path) -> None:
-    """Write a uint8 (C, H, W) grid as PNG atomically (a crash never leaves half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torchvision.io.write_png(grid, str(tmp))
-    os.replace(tmp, path)

@@ -17,7 +17,6 @@ from gan_lightning.data.image import convert_image
 from gan_lightning.data.mnist import FashionMNISTDataModule, MNISTDataModule
 from gan_lightning.data.pokemon import PokemonDataModule
 from gan_lightning.data.sampler import ResumableDistributedSampler
-from gan_lightning.data.throughput import loader_images_per_second
 
 __all__ = [
     "ImageDataModule",
@@ -36,5 +35,4 @@ __all__ = [
     "ResumableDistributedSampler",
     "convert_image",
     "uint8_to_float",
-    "loader_images_per_second",
 ]

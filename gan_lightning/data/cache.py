@@ -13,7 +13,6 @@ import hashlib
 import io
 import multiprocessing
 import os
-import socket
 import sys
 import warnings
 from pathlib import Path
@@ -26,6 +25,7 @@ from tqdm import tqdm
 
 from gan_lightning.data.errors import NoImagesError
 from gan_lightning.data.image import close_archives, decode
+from gan_lightning.files import atomic_write
 
 FORMAT_VERSION = 1  # bump when the conversion changes, so old caches are not reused
 PARALLEL_MIN_IMAGES = 1000  # below this a process pool costs more than it saves
@@ -90,12 +90,10 @@ def write_cache(
     which lets us write the rows first and the header with the real count last.
     Files that don't decode are skipped and reported in ONE warning that counts them.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.part")
     header_size = len(_npy_header((0, channels, size, size)))
     count, skipped = 0, []
     try:
-        with open(partial, "wb") as f:
+        with atomic_write(path) as partial, open(partial, "wb") as f:
             f.seek(header_size)
             results = _decode_all(items, size, channels, crop, total)
             for name, result in tqdm(results, total=total, desc=f"Decoding {source or path.stem}", unit="img"):
@@ -104,27 +102,25 @@ def write_cache(
                     continue
                 f.write(memoryview(result))
                 count += 1
+            if count == 0:
+                raise NoImagesError(
+                    f"No readable image found in {source}"
+                    + (f" ({len(skipped)} files tried, none decodable)" if skipped else " (it holds no files)")
+                    + ". Put image files (PNG, JPEG, ...) there, flat or in class subfolders."
+                )
             header = _npy_header((count, channels, size, size))
             assert len(header) == header_size, "npy header changed size"
             f.seek(0)
             f.write(header)
-        if skipped:
-            examples = "; ".join(f"{name} ({reason})" for name, reason in skipped[:3])
-            warnings.warn(
-                f"Skipped {len(skipped)} of {len(skipped) + count} files in {source} that are not "
-                f"readable images, e.g. {examples}",
-                stacklevel=3,
-            )
-        if count == 0:
-            raise NoImagesError(
-                f"No readable image found in {source}"
-                + (f" ({len(skipped)} files tried, none decodable)" if skipped else " (it holds no files)")
-                + ". Put image files (PNG, JPEG, ...) there, flat or in class subfolders."
-            )
-        os.replace(partial, path)
     finally:
-        partial.unlink(missing_ok=True)
         close_archives()
+    if skipped:
+        examples = "; ".join(f"{name} ({reason})" for name, reason in skipped[:3])
+        warnings.warn(
+            f"Skipped {len(skipped)} of {len(skipped) + count} files in {source} that are not "
+            f"readable images, e.g. {examples}",
+            stacklevel=3,
+        )
     return count
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -11,19 +9,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from gan_lightning.data.errors import ChecksumMismatchError
+from gan_lightning.files import atomic_write, file_digest
 
 
 class DownloadFailed(OSError):
     """The URL could not be fetched (no network, refused, HTTP error); the caller adds context."""
-
-
-def file_digest(path: Path, algorithm: str) -> str:
-    """Hex digest of a file, read in 1 MiB chunks."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def download(url: str, dest: Path, checksum: tuple[str, str] | None = None, timeout: float = 60.0) -> Path:
@@ -34,15 +24,12 @@ def download(url: str, dest: Path, checksum: tuple[str, str] | None = None, time
     Raises DownloadFailed when the URL can't be fetched, ChecksumMismatchError on a bad checksum.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-    digest = hashlib.new(checksum[0]) if checksum else None
     try:
-        try:
-            response = urllib.request.urlopen(url, timeout=timeout)
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            raise DownloadFailed(f"could not fetch {url}: {error}") from error
-        with response, open(partial, "wb") as f:
+        response = urllib.request.urlopen(url, timeout=timeout)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise DownloadFailed(f"could not fetch {url}: {error}") from error
+    with response, atomic_write(dest) as partial:
+        with open(partial, "wb") as f:
             total = int(response.headers.get("Content-Length") or 0) or None
             with tqdm(total=total, unit="B", unit_scale=True, desc=f"Downloading {dest.name}") as bar:
                 while True:
@@ -53,20 +40,15 @@ def download(url: str, dest: Path, checksum: tuple[str, str] | None = None, time
                     if not chunk:
                         break
                     f.write(chunk)
-                    if digest is not None:
-                        digest.update(chunk)
                     bar.update(len(chunk))
             # http.client returns b"" when the connection drops early, so check the length ourselves
             # (flower_photos.tgz has no checksum that would catch a truncated file)
             if total is not None and bar.n != total:
                 raise DownloadFailed(f"download of {url} was interrupted after {bar.n} of {total} bytes")
-        if checksum and digest.hexdigest() != checksum[1].lower():
+        if checksum and (digest := file_digest(partial, checksum[0])) != checksum[1].lower():
             raise ChecksumMismatchError(
-                f"The file downloaded from {url} has {checksum[0]} {digest.hexdigest()}, expected "
+                f"The file downloaded from {url} has {checksum[0]} {digest}, expected "
                 f"{checksum[1]}. It was deleted; nothing was written to {dest}. Try again (the "
                 f"download may have been corrupted), or download it by hand and place it at {dest}."
             )
-        os.replace(partial, dest)
-    finally:
-        partial.unlink(missing_ok=True)
     return dest

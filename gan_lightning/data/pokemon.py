@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from gan_lightning.data.base import ImageDataModule
 from gan_lightning.data.cache import iter_files
-from gan_lightning.data.download import file_digest
+from gan_lightning.files import file_digest
 from gan_lightning.data.image import ZipMember
 
 

@@ -33,7 +33,8 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu", 
         raise CheckpointError(f"{path}: no such checkpoint file")
     if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; its index is at the end
         raise CheckpointError(
-            f"{path} is not a checkpoint: not the zip archive torch.save writes (a truncated file, or another kind of file)."
+            f"{path} is not a checkpoint: not the zip archive torch.save writes "
+            "(a truncated file, or another kind of file)."
         )
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)

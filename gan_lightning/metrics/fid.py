@@ -12,7 +12,6 @@ import hashlib
 import logging
 import os
 import socket
-import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -20,6 +19,8 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from tqdm.auto import tqdm
+
+from gan_lightning.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -184,22 +185,6 @@ def read_real_stats_cache(cache_file: Path, key: dict) -> dict | None:
     return cached
 
 
-def temp_path_beside(path: Path) -> Path:
-    """A unique temp file name in `path`'s directory, so os.replace onto `path` is atomic."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-
-
-def write_atomically(obj: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path_beside(path)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def statistics_subset(num_images: int, max_images: int | None) -> torch.Tensor:
     """Indices of the real images the statistics use: all, or a fixed-seed random `max_images` of them
     (in order). Not the first `max_images`: datasets made of class folders are stored sorted by class,
@@ -219,8 +204,9 @@ def load_or_compute_real_stats(
     progress: bool = True,
 ) -> None:
     """Put the real-image statistics (feature sum, feature outer-product sum, count; float64) of
-    `images_uint8` (N, 1 or 3, H, W), or a fixed random `max_images` of them (statistics_subset), into `metric`, from `cache_file` when it was made with
-    the same extractor weights and images, else computed in batches and cached (written atomically).
+    `images_uint8` (N, 1 or 3, H, W), or a fixed random `max_images` of them (statistics_subset), into
+    `metric`, from `cache_file` when it was made with the same extractor weights and images, else computed
+    in batches and cached (written atomically).
 
     Under DDP only global rank 0 holds them (other ranks get zeros, without reading or computing anything):
     torchmetrics sums states over ranks at compute(), so this counts the real images once."""
@@ -253,7 +239,8 @@ def load_or_compute_real_stats(
         for start in tqdm(starts, desc=f"FID real statistics ({len(images)} images)", disable=not progress):
             metric.update(to_fid_input(images[start : start + batch_size]).to(device), real=True)
         cached = {**key, **{name: getattr(metric, name).detach().cpu().clone() for name in REAL_STATES}}
-        write_atomically(cached, cache_file)
+        with atomic_write(cache_file) as tmp:
+            torch.save(cached, tmp)
     for name in REAL_STATES:
         getattr(metric, name).copy_(cached[name])
 

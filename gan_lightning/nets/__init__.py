@@ -69,8 +69,17 @@ def has_batch_norm(module: nn.Module) -> bool:
 
 
 __all__ = [
-    "DCGANGenerator", "DCGANDiscriminator", "WGANGPGenerator", "WGANGPCritic",
-    "UpsampleGenerator", "DropoutDiscriminator",
-    "GENERATORS", "DISCRIMINATORS", "build_generator", "build_discriminator",
-    "net_options", "has_batch_norm", "init_weights",
+    "DCGANGenerator",
+    "DCGANDiscriminator",
+    "WGANGPGenerator",
+    "WGANGPCritic",
+    "UpsampleGenerator",
+    "DropoutDiscriminator",
+    "GENERATORS",
+    "DISCRIMINATORS",
+    "build_generator",
+    "build_discriminator",
+    "net_options",
+    "has_batch_norm",
+    "init_weights",
 ]

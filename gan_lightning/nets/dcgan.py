@@ -14,7 +14,11 @@ from torch import nn
 
 from gan_lightning.nets.init import init_weights
 from gan_lightning.nets.shapes import (
-    check_choice, check_images, check_latent, check_positive_int, count_doublings,
+    check_choice,
+    check_images,
+    check_latent,
+    check_positive_int,
+    count_doublings,
 )
 
 STEMS = ("conv_transpose", "project")
@@ -70,7 +74,7 @@ class DCGANGenerator(nn.Module):
         self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
 
         # Hidden widths from the 4x4 stem to the last hidden stage: 8w, 4w, 2w, w at 64x64.
-        widths = [width * 2 ** i for i in reversed(range(n_up))]
+        widths = [width * 2**i for i in reversed(range(n_up))]
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         stem_layers: OrderedDict[str, nn.Module] = OrderedDict()
         if stem == "conv_transpose":
@@ -126,7 +130,7 @@ class DCGANDiscriminator(nn.Module):
         n_down = count_doublings(image_size, name)
         self.image_size, self.channels = image_size, channels
 
-        widths = [channels] + [width * 2 ** i for i in range(n_down)]  # 3, 64, 128, 256, 512 at 64x64
+        widths = [channels] + [width * 2**i for i in range(n_down)]  # 3, 64, 128, 256, 512 at 64x64
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         for i, (c_in, c_out) in enumerate(zip(widths, widths[1:]), start=1):
             norm = batch_norm and (first_layer_batch_norm or i > 1)

@@ -11,8 +11,7 @@ def count_doublings(image_size: int, owner: str) -> int:
     """
     if not isinstance(image_size, int) or image_size < 16 or image_size & (image_size - 1):
         raise ValueError(
-            f"{owner}: image_size={image_size!r} is not supported; use a power of two >= 16 "
-            "(16, 32, 64, 128, 256, ...)"
+            f"{owner}: image_size={image_size!r} is not supported; use a power of two >= 16 (16, 32, 64, 128, 256, ...)"
         )
     return image_size.bit_length() - 3  # log2(image_size / 4)
 
@@ -37,6 +36,5 @@ def check_images(x: torch.Tensor, channels: int, image_size: int, owner: str) ->
     """A discriminator's input must be (B, channels, image_size, image_size)."""
     if x.dim() != 4 or tuple(x.shape[1:]) != (channels, image_size, image_size):
         raise ValueError(
-            f"{owner}: expected images of shape (B, {channels}, {image_size}, {image_size}), "
-            f"got {tuple(x.shape)}"
+            f"{owner}: expected images of shape (B, {channels}, {image_size}, {image_size}), got {tuple(x.shape)}"
         )

@@ -32,31 +32,33 @@ class UpsampleGenerator(nn.Module):
         check_positive_int(latent_dim, "latent_dim", name)
         check_positive_int(channels, "channels", name)
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 4 or image_size % 4:
-            raise ValueError(
-                f"{name}: image_size={image_size!r} is not supported; use a multiple of 4 (e.g. 28, 32)"
-            )
+            raise ValueError(f"{name}: image_size={image_size!r} is not supported; use a multiple of 4 (e.g. 28, 32)")
         self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
         start = image_size // 4
 
-        self.net = nn.Sequential(OrderedDict(
-            project=nn.Linear(latent_dim, 128 * start * start),
-            reshape=nn.Unflatten(1, (128, start, start)),
-            norm=nn.BatchNorm2d(128),  # seeds/004 gives this one no 0.8: PyTorch defaults
-            up1=self.up_block(128, 128),
-            up2=self.up_block(128, 64),
-            to_image=nn.Conv2d(64, channels, 3, stride=1, padding=1),
-            tanh=nn.Tanh(),
-        ))
+        self.net = nn.Sequential(
+            OrderedDict(
+                project=nn.Linear(latent_dim, 128 * start * start),
+                reshape=nn.Unflatten(1, (128, start, start)),
+                norm=nn.BatchNorm2d(128),  # seeds/004 gives this one no 0.8: PyTorch defaults
+                up1=self.up_block(128, 128),
+                up2=self.up_block(128, 64),
+                to_image=nn.Conv2d(64, channels, 3, stride=1, padding=1),
+                tanh=nn.Tanh(),
+            )
+        )
         init_weights(self, init_std)
 
     @staticmethod
     def up_block(in_channels: int, out_channels: int) -> nn.Sequential:
-        return nn.Sequential(OrderedDict(
-            upsample=nn.Upsample(scale_factor=2),  # nearest neighbour, as in the source
-            conv=nn.Conv2d(in_channels, out_channels, 3, stride=1, padding=1),
-            norm=nn.BatchNorm2d(out_channels, momentum=KERAS_BN_MOMENTUM),
-            act=nn.LeakyReLU(0.2),
-        ))
+        return nn.Sequential(
+            OrderedDict(
+                upsample=nn.Upsample(scale_factor=2),  # nearest neighbour, as in the source
+                conv=nn.Conv2d(in_channels, out_channels, 3, stride=1, padding=1),
+                norm=nn.BatchNorm2d(out_channels, momentum=KERAS_BN_MOMENTUM),
+                act=nn.LeakyReLU(0.2),
+            )
+        )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         check_latent(z, self.latent_dim, type(self).__name__)

@@ -14,7 +14,10 @@ from torch import nn
 
 from gan_lightning.nets.init import init_weights
 from gan_lightning.nets.shapes import (
-    check_images, check_latent, check_positive_int, count_doublings,
+    check_images,
+    check_latent,
+    check_positive_int,
+    count_doublings,
 )
 
 
@@ -44,13 +47,14 @@ class WGANGPGenerator(nn.Module):
         n_stages = count_doublings(image_size, name)  # hidden maps at 4x4, 8x8, ..., image_size/2
         self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
 
-        widths = [width * 2 ** i for i in reversed(range(n_stages))]  # 512, 256, 128, 64 at 64x64
+        widths = [width * 2**i for i in reversed(range(n_stages))]  # 512, 256, 128, 64 at 64x64
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         layers["project"] = nn.Linear(latent_dim, widths[0] * 4 * 4)
         layers["reshape"] = nn.Unflatten(1, (widths[0], 4, 4))
         # 5x5 transposed conv, stride 1, no cropping: 4x4 -> 8x8.
-        layers["up1"] = nn.Sequential(OrderedDict(
-            conv=nn.ConvTranspose2d(widths[0], widths[1], 5, stride=1, padding=0), act=nn.ReLU()))
+        layers["up1"] = nn.Sequential(
+            OrderedDict(conv=nn.ConvTranspose2d(widths[0], widths[1], 5, stride=1, padding=0), act=nn.ReLU())
+        )
         for i, (c_in, c_out) in enumerate(zip(widths[1:], widths[2:]), start=2):
             layers[f"up{i}"] = nn.Sequential(OrderedDict(conv=same_up_conv(c_in, c_out), act=nn.ReLU()))
         layers["to_image"] = same_up_conv(widths[-1], channels)
@@ -88,7 +92,7 @@ class WGANGPCritic(nn.Module):
         n_down = count_doublings(image_size, name)  # image_size -> 4x4
         self.image_size, self.channels = image_size, channels
 
-        widths = [channels] + [width * 2 ** i for i in range(n_down)]  # 3, 64, 128, 256, 512 at 64x64
+        widths = [channels] + [width * 2**i for i in range(n_down)]  # 3, 64, 128, 256, 512 at 64x64
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         for i, (c_in, c_out) in enumerate(zip(widths, widths[1:]), start=1):
             # Padding 2 on every side gives MATLAB's "same" output size n/2. (MATLAB pads 1 at the

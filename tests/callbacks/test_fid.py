@@ -15,15 +15,24 @@ from tests.run_files import tensorboard_events
 def test_fid_is_logged_and_the_best_checkpoint_kept(tmp_path, converted_weights):
     weights, _ = converted_weights
     run = fit_tiny(
-        tmp_path, "DCGANModule",
-        "--trainer.max_steps", "4",
-        "--fid.enabled", "true",
-        "--fid.weights_path", str(weights),
-        "--fid.feature", "64",  # the 64-d Inception layer keeps compute() fast on a CPU
-        "--fid.every_n_steps", "2",
-        "--fid.num_samples", "24",
-        "--fid.batch_size", "12",
-        "--fid.real_max_images", "48",
+        tmp_path,
+        "DCGANModule",
+        "--trainer.max_steps",
+        "4",
+        "--fid.enabled",
+        "true",
+        "--fid.weights_path",
+        str(weights),
+        "--fid.feature",
+        "64",  # the 64-d Inception layer keeps compute() fast on a CPU
+        "--fid.every_n_steps",
+        "2",
+        "--fid.num_samples",
+        "24",
+        "--fid.batch_size",
+        "12",
+        "--fid.real_max_images",
+        "48",
     )
     points = tensorboard_events(run).Scalars("val/fid")
     assert [p.step for p in points] == [2, 4]
@@ -42,7 +51,9 @@ def test_without_weights_training_goes_on_with_one_warning(tmp_path, monkeypatch
     monkeypatch.delenv("GAN_LIGHTNING_FID_WEIGHTS", raising=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run = fit_tiny(tmp_path, "DCGANModule", "--fid.enabled", "true", "--fid.download", "false", "--fid.every_n_steps", "2")
+        run = fit_tiny(
+            tmp_path, "DCGANModule", "--fid.enabled", "true", "--fid.download", "false", "--fid.every_n_steps", "2"
+        )
     fid_warnings = [w for w in caught if "FID is off" in str(w.message)]
     assert len(fid_warnings) == 1 and "convert_fid_weights.py" in str(fid_warnings[0].message)
     events = tensorboard_events(run)

@@ -26,4 +26,6 @@ def cpu_trainer(**kwargs) -> pl.Trainer:
 @pytest.fixture
 def small_nets() -> dict:
     """Options for nets small enough to train in milliseconds at 16x16."""
-    return dict(image_size=16, channels=3, latent_dim=8, generator_options={"width": 8}, discriminator_options={"width": 8})
+    return dict(
+        image_size=16, channels=3, latent_dim=8, generator_options={"width": 8}, discriminator_options={"width": 8}
+    )

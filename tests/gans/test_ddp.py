@@ -18,12 +18,24 @@ IMAGES = 100  # 96 per epoch: 6 batches of 8 per rank x 2 ranks
 
 def ddp_fit(folder, module: str, *args: str) -> list[dict]:
     cfg = tiny_config(
-        folder, module, max_steps=STEPS, batch_size=BATCH, num_images=IMAGES, model={"ema_decay": 0.9},
+        folder,
+        module,
+        max_steps=STEPS,
+        batch_size=BATCH,
+        num_images=IMAGES,
+        model={"ema_decay": 0.9},
         data={"random_flip": False},  # so the images each rank trained on can be found in the dataset
     )
     process = run_fit(
-        cfg, "--trainer.devices", "2", "--trainer.strategy", "ddp", *args,
-        "--trainer.callbacks+=tests.fit_runs.DumpRankState", f"--trainer.callbacks.out_dir={folder}", timeout=300,
+        cfg,
+        "--trainer.devices",
+        "2",
+        "--trainer.strategy",
+        "ddp",
+        *args,
+        "--trainer.callbacks+=tests.fit_runs.DumpRankState",
+        f"--trainer.callbacks.out_dir={folder}",
+        timeout=300,
     )
     assert process.returncode == 0, explain(process)
     return [torch.load(folder / f"rank{rank}.pt", weights_only=True) for rank in range(2)]
@@ -79,7 +91,10 @@ def test_two_process_fit_keeps_ranks_identical(tmp_path, module):
         assert not indices[0] & indices[1]  # nothing shared by the ranks
 
 
-@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="SyncBatchNorm runs only on CUDA (torch has no CPU kernel) and DDP needs 2 GPUs")
+@pytest.mark.skipif(
+    torch.cuda.device_count() < 2,
+    reason="SyncBatchNorm runs only on CUDA (torch has no CPU kernel) and DDP needs 2 GPUs",
+)
 def test_sync_batchnorm_on_two_gpus(tmp_path):
     rank0, rank1 = ddp_fit(tmp_path, "dcgan", "--trainer.accelerator", "gpu", "--trainer.sync_batchnorm", "true")
     assert_identical(rank0["parameters"], rank1["parameters"], "parameters")

@@ -29,7 +29,11 @@ SCHEDULED = {"ema_decay": 0.9, "lr_schedule": "linear", "lr_warmup_steps": 2}
 def config(folder, module, max_steps=None, model=SCHEDULED):
     folder.mkdir(parents=True, exist_ok=True)
     return tiny_config(
-        folder, module, max_steps=max_steps or STEPS[module], model=model, data={"random_flip": True},
+        folder,
+        module,
+        max_steps=max_steps or STEPS[module],
+        model=model,
+        data={"random_flip": True},
         every_n_train_steps=5,  # periodic last.ckpt at steps 5, 10, 15
     )
 
@@ -71,13 +75,20 @@ def assert_same_run(resumed: dict, straight: dict) -> None:
         # the signal lands in the epoch-end hooks
         ("dcgan", 12, "epoch", ["--ckpt_path", "last"]),
     ],
-    ids=["dcgan-mid-epoch", "wgan_gp-periodic-step-new-seed", "wgan_gp-epoch-end-explicit-path", "dcgan-epoch-end-hooks"],
+    ids=[
+        "dcgan-mid-epoch",
+        "wgan_gp-periodic-step-new-seed",
+        "wgan_gp-epoch-end-explicit-path",
+        "dcgan-epoch-end-hooks",
+    ],
 )
 def test_sigterm_then_resume_is_bit_identical(tmp_path, uninterrupted, module, k, hook, resume_args):
     cfg = config(tmp_path, module)
     with pytest.raises(SIGTERMException):
         fit_in_process(
-            cfg, "--trainer.callbacks+=tests.fit_runs.SignalAtStep", f"--trainer.callbacks.step={k}",
+            cfg,
+            "--trainer.callbacks+=tests.fit_runs.SignalAtStep",
+            f"--trainer.callbacks.step={k}",
             f"--trainer.callbacks.hook={hook}",
         )
     checkpoint = last_checkpoint(tmp_path)

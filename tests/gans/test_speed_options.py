@@ -11,8 +11,16 @@ from .conftest import cpu_trainer, image_loader
 
 def train(cls, steps: int = 4, precision: str = "32-true", **options) -> dict[str, torch.Tensor]:
     pl.seed_everything(7)
-    module = cls(image_size=16, channels=3, latent_dim=8, n_critic=2, lr=1e-3,
-                 generator_options={"width": 8}, discriminator_options={"width": 8}, **options)
+    module = cls(
+        image_size=16,
+        channels=3,
+        latent_dim=8,
+        n_critic=2,
+        lr=1e-3,
+        generator_options={"width": 8},
+        discriminator_options={"width": 8},
+        **options,
+    )
     cpu_trainer(max_steps=steps, precision=precision).fit(module, image_loader(64, batch_size=8))
     return {k: v.detach().float().clone() for k, v in module.state_dict().items() if v.is_floating_point()}
 

@@ -1,11 +1,8 @@
 """Shared fixtures for the FID tests: converted Inception weights (made once, by the real CLI) and a small
 feature extractor for tests of metric plumbing that do not need Inception's 2048-d features."""
 
-import pytest
 import torch
 from torch import nn
-
-
 
 
 class SmallExtractor(nn.Module):

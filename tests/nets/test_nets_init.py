@@ -44,9 +44,13 @@ def test_every_net_is_initialised_on_construction():
     g = build_generator("dcgan", 100, 64, 3, init_std=0.05)
     assert g.net.up1.conv.weight.std().item() == pytest.approx(0.05, rel=0.01)
 
-    for net in (build_generator("wgan_gp", 100, 64, 3), build_discriminator("wgan_gp", 64, 3),
-                build_generator("upsample", 100, 28, 1), build_discriminator("dropout", 28, 1),
-                build_discriminator("dcgan", 64, 3)):
+    for net in (
+        build_generator("wgan_gp", 100, 64, 3),
+        build_discriminator("wgan_gp", 64, 3),
+        build_generator("upsample", 100, 28, 1),
+        build_discriminator("dropout", 28, 1),
+        build_discriminator("dcgan", 64, 3),
+    ):
         for m in net.modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and m.weight.numel() > 100_000:
                 assert m.weight.std().item() == pytest.approx(0.02, rel=0.02), type(net).__name__

@@ -14,11 +14,15 @@ def describe(module: nn.Module) -> list[str]:
         if list(m.children()) or isinstance(m, (nn.Unflatten, nn.Flatten)):
             continue
         if isinstance(m, nn.ConvTranspose2d):
-            out.append(f"ConvT({m.in_channels},{m.out_channels},k{m.kernel_size[0]},s{m.stride[0]},"
-                       f"p{m.padding[0]},op{m.output_padding[0]},bias={m.bias is not None})")
+            out.append(
+                f"ConvT({m.in_channels},{m.out_channels},k{m.kernel_size[0]},s{m.stride[0]},"
+                f"p{m.padding[0]},op{m.output_padding[0]},bias={m.bias is not None})"
+            )
         elif isinstance(m, nn.Conv2d):
-            out.append(f"Conv({m.in_channels},{m.out_channels},k{m.kernel_size[0]},s{m.stride[0]},"
-                       f"p{m.padding[0]},bias={m.bias is not None})")
+            out.append(
+                f"Conv({m.in_channels},{m.out_channels},k{m.kernel_size[0]},s{m.stride[0]},"
+                f"p{m.padding[0]},bias={m.bias is not None})"
+            )
         elif isinstance(m, nn.Linear):
             out.append(f"Linear({m.in_features},{m.out_features},bias={m.bias is not None})")
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -39,8 +43,11 @@ def describe(module: nn.Module) -> list[str]:
 def conv_output_shapes(net: nn.Module, x: torch.Tensor) -> list[tuple[int, ...]]:
     """Per-sample output shape of every conv / transposed conv, in forward order."""
     shapes = []
-    hooks = [m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:])))
-             for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:])))
+        for m in net.modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+    ]
     with torch.no_grad():
         net(x)
     for h in hooks:
@@ -54,18 +61,35 @@ def bn(c, momentum=0.1, kind="BatchNorm2d"):
 
 # --- RECIPES §1: d2l DCGAN, 64x64, latent 100, n_G = n_D = 64 ---------------------------------
 D2L_G = [
-    "ConvT(100,512,k4,s1,p0,op0,bias=False)", bn(512), "ReLU",
-    "ConvT(512,256,k4,s2,p1,op0,bias=False)", bn(256), "ReLU",
-    "ConvT(256,128,k4,s2,p1,op0,bias=False)", bn(128), "ReLU",
-    "ConvT(128,64,k4,s2,p1,op0,bias=False)", bn(64), "ReLU",
-    "ConvT(64,3,k4,s2,p1,op0,bias=False)", "Tanh",
+    "ConvT(100,512,k4,s1,p0,op0,bias=False)",
+    bn(512),
+    "ReLU",
+    "ConvT(512,256,k4,s2,p1,op0,bias=False)",
+    bn(256),
+    "ReLU",
+    "ConvT(256,128,k4,s2,p1,op0,bias=False)",
+    bn(128),
+    "ReLU",
+    "ConvT(128,64,k4,s2,p1,op0,bias=False)",
+    bn(64),
+    "ReLU",
+    "ConvT(64,3,k4,s2,p1,op0,bias=False)",
+    "Tanh",
 ]
 D2L_G_SHAPES = [(512, 4, 4), (256, 8, 8), (128, 16, 16), (64, 32, 32), (3, 64, 64)]
 D2L_D = [
-    "Conv(3,64,k4,s2,p1,bias=False)", bn(64), "LeakyReLU(0.2)",
-    "Conv(64,128,k4,s2,p1,bias=False)", bn(128), "LeakyReLU(0.2)",
-    "Conv(128,256,k4,s2,p1,bias=False)", bn(256), "LeakyReLU(0.2)",
-    "Conv(256,512,k4,s2,p1,bias=False)", bn(512), "LeakyReLU(0.2)",
+    "Conv(3,64,k4,s2,p1,bias=False)",
+    bn(64),
+    "LeakyReLU(0.2)",
+    "Conv(64,128,k4,s2,p1,bias=False)",
+    bn(128),
+    "LeakyReLU(0.2)",
+    "Conv(128,256,k4,s2,p1,bias=False)",
+    bn(256),
+    "LeakyReLU(0.2)",
+    "Conv(256,512,k4,s2,p1,bias=False)",
+    bn(512),
+    "LeakyReLU(0.2)",
     "Conv(512,1,k4,s1,p0,bias=False)",
 ]
 D2L_D_SHAPES = [(64, 32, 32), (128, 16, 16), (256, 8, 8), (512, 4, 4), (1, 1, 1)]
@@ -122,16 +146,23 @@ def test_project_stem_is_linear_with_batch_norm_then_reshape():
 
 # --- RECIPES §3: the "simple version" nets on CIFAR-10 32x32, no batch norm, no biases --------
 SIMPLE_D = [
-    "Conv(3,64,k4,s2,p1,bias=False)", "LeakyReLU(0.2)",
-    "Conv(64,128,k4,s2,p1,bias=False)", "LeakyReLU(0.2)",
-    "Conv(128,256,k4,s2,p1,bias=False)", "LeakyReLU(0.2)",
+    "Conv(3,64,k4,s2,p1,bias=False)",
+    "LeakyReLU(0.2)",
+    "Conv(64,128,k4,s2,p1,bias=False)",
+    "LeakyReLU(0.2)",
+    "Conv(128,256,k4,s2,p1,bias=False)",
+    "LeakyReLU(0.2)",
     "Conv(256,1,k4,s1,p0,bias=False)",  # the source's Sigmoid is in the loss (BCE with logits)
 ]
 SIMPLE_G = [
-    "ConvT(100,512,k4,s1,p0,op0,bias=False)", "ReLU",
-    "ConvT(512,256,k4,s2,p1,op0,bias=False)", "ReLU",
-    "ConvT(256,128,k4,s2,p1,op0,bias=False)", "ReLU",
-    "ConvT(128,3,k4,s2,p1,op0,bias=False)", "Tanh",
+    "ConvT(100,512,k4,s1,p0,op0,bias=False)",
+    "ReLU",
+    "ConvT(512,256,k4,s2,p1,op0,bias=False)",
+    "ReLU",
+    "ConvT(256,128,k4,s2,p1,op0,bias=False)",
+    "ReLU",
+    "ConvT(128,3,k4,s2,p1,op0,bias=False)",
+    "Tanh",
 ]
 
 
@@ -146,18 +177,29 @@ def test_simple_cifar_nets_match_recipe():
 
 # --- RECIPES §2: the MATLAB WGAN-GP nets, 64x64, numFilters 64 ---------------------------------
 CRITIC = [
-    "Conv(3,64,k5,s2,p2,bias=True)", "LeakyReLU(0.2)",
-    "Conv(64,128,k5,s2,p2,bias=True)", "GroupNorm(1,128)", "LeakyReLU(0.2)",
-    "Conv(128,256,k5,s2,p2,bias=True)", "GroupNorm(1,256)", "LeakyReLU(0.2)",
-    "Conv(256,512,k5,s2,p2,bias=True)", "GroupNorm(1,512)", "LeakyReLU(0.2)",
+    "Conv(3,64,k5,s2,p2,bias=True)",
+    "LeakyReLU(0.2)",
+    "Conv(64,128,k5,s2,p2,bias=True)",
+    "GroupNorm(1,128)",
+    "LeakyReLU(0.2)",
+    "Conv(128,256,k5,s2,p2,bias=True)",
+    "GroupNorm(1,256)",
+    "LeakyReLU(0.2)",
+    "Conv(256,512,k5,s2,p2,bias=True)",
+    "GroupNorm(1,512)",
+    "LeakyReLU(0.2)",
     "Conv(512,1,k4,s1,p0,bias=True)",  # MATLAB's sigmoidLayer left out: a critic's score is unbounded
 ]
 WGAN_G = [
     "Linear(100,8192,bias=True)",  # projectAndReshape to 4x4x512
-    "ConvT(512,256,k5,s1,p0,op0,bias=True)", "ReLU",
-    "ConvT(256,128,k5,s2,p2,op1,bias=True)", "ReLU",
-    "ConvT(128,64,k5,s2,p2,op1,bias=True)", "ReLU",
-    "ConvT(64,3,k5,s2,p2,op1,bias=True)", "Tanh",
+    "ConvT(512,256,k5,s1,p0,op0,bias=True)",
+    "ReLU",
+    "ConvT(256,128,k5,s2,p2,op1,bias=True)",
+    "ReLU",
+    "ConvT(128,64,k5,s2,p2,op1,bias=True)",
+    "ReLU",
+    "ConvT(64,3,k5,s2,p2,op1,bias=True)",
+    "Tanh",
 ]
 
 
@@ -165,7 +207,12 @@ def test_wgan_gp_critic_matches_recipe():
     d = build_discriminator("wgan_gp", 64, 3)
     assert describe(d) == CRITIC
     assert conv_output_shapes(d, torch.randn(2, 3, 64, 64)) == [
-        (64, 32, 32), (128, 16, 16), (256, 8, 8), (512, 4, 4), (1, 1, 1)]
+        (64, 32, 32),
+        (128, 16, 16),
+        (256, 8, 8),
+        (512, 4, 4),
+        (1, 1, 1),
+    ]
 
 
 def test_wgan_gp_generator_matches_recipe():
@@ -178,9 +225,15 @@ def test_wgan_gp_nets_at_32_drop_the_widest_stage():
     d = build_discriminator("wgan_gp", 32, 3)
     g = build_generator("wgan_gp", 100, 32, 3)
     assert describe(d) == CRITIC[:8] + ["Conv(256,1,k4,s1,p0,bias=True)"]
-    assert describe(g) == ["Linear(100,4096,bias=True)", "ConvT(256,128,k5,s1,p0,op0,bias=True)", "ReLU",
-                           "ConvT(128,64,k5,s2,p2,op1,bias=True)", "ReLU",
-                           "ConvT(64,3,k5,s2,p2,op1,bias=True)", "Tanh"]
+    assert describe(g) == [
+        "Linear(100,4096,bias=True)",
+        "ConvT(256,128,k5,s1,p0,op0,bias=True)",
+        "ReLU",
+        "ConvT(128,64,k5,s2,p2,op1,bias=True)",
+        "ReLU",
+        "ConvT(64,3,k5,s2,p2,op1,bias=True)",
+        "Tanh",
+    ]
 
 
 def test_critic_norm_is_exactly_matlab_layer_normalization():
@@ -221,15 +274,33 @@ def keras_bn(c):
 MNIST_G = [
     "Linear(100,6272,bias=True)",  # 128 * 7 * 7
     bn(128),  # the source gives this first BatchNorm2d no 0.8
-    "Upsample(x2.0,nearest)", "Conv(128,128,k3,s1,p1,bias=True)", keras_bn(128), "LeakyReLU(0.2)",
-    "Upsample(x2.0,nearest)", "Conv(128,64,k3,s1,p1,bias=True)", keras_bn(64), "LeakyReLU(0.2)",
-    "Conv(64,1,k3,s1,p1,bias=True)", "Tanh",
+    "Upsample(x2.0,nearest)",
+    "Conv(128,128,k3,s1,p1,bias=True)",
+    keras_bn(128),
+    "LeakyReLU(0.2)",
+    "Upsample(x2.0,nearest)",
+    "Conv(128,64,k3,s1,p1,bias=True)",
+    keras_bn(64),
+    "LeakyReLU(0.2)",
+    "Conv(64,1,k3,s1,p1,bias=True)",
+    "Tanh",
 ]
 MNIST_D = [
-    "Conv(1,16,k3,s2,p1,bias=True)", "LeakyReLU(0.2)", "Dropout2d(0.25)",
-    "Conv(16,32,k3,s2,p1,bias=True)", "LeakyReLU(0.2)", "Dropout2d(0.25)", keras_bn(32),
-    "Conv(32,64,k3,s2,p1,bias=True)", "LeakyReLU(0.2)", "Dropout2d(0.25)", keras_bn(64),
-    "Conv(64,128,k3,s2,p1,bias=True)", "LeakyReLU(0.2)", "Dropout2d(0.25)", keras_bn(128),
+    "Conv(1,16,k3,s2,p1,bias=True)",
+    "LeakyReLU(0.2)",
+    "Dropout2d(0.25)",
+    "Conv(16,32,k3,s2,p1,bias=True)",
+    "LeakyReLU(0.2)",
+    "Dropout2d(0.25)",
+    keras_bn(32),
+    "Conv(32,64,k3,s2,p1,bias=True)",
+    "LeakyReLU(0.2)",
+    "Dropout2d(0.25)",
+    keras_bn(64),
+    "Conv(64,128,k3,s2,p1,bias=True)",
+    "LeakyReLU(0.2)",
+    "Dropout2d(0.25)",
+    keras_bn(128),
     "Linear(512,1,bias=True)",  # 28 -> 14 -> 7 -> 4 -> 2 (conv k3 s2 p1): 128 * 2 * 2; no sigmoid
 ]
 
@@ -254,8 +325,7 @@ def test_dropout_discriminator_matches_recipe(size):
 
 
 # --- Across all nets ---------------------------------------------------------------------------
-ALL_DISCRIMINATORS = [("dcgan", 64, {}), ("dcgan", 32, {"batch_norm": False}), ("wgan_gp", 64, {}),
-                      ("dropout", 28, {})]
+ALL_DISCRIMINATORS = [("dcgan", 64, {}), ("dcgan", 32, {"batch_norm": False}), ("wgan_gp", 64, {}), ("dropout", 28, {})]
 
 
 @pytest.mark.parametrize("name,size,options", ALL_DISCRIMINATORS)
@@ -273,8 +343,9 @@ def test_discriminators_output_raw_unbounded_scores(name, size, options):
     assert (y < 0).any() and (y.abs() > 1).any()  # not squashed into (0, 1)
 
 
-@pytest.mark.parametrize("options", [{}, {"batch_norm": False}, {"stem": "project"},
-                                     {"stem": "project", "batch_norm": False}])
+@pytest.mark.parametrize(
+    "options", [{}, {"batch_norm": False}, {"stem": "project"}, {"stem": "project", "batch_norm": False}]
+)
 def test_dcgan_nets_have_no_biases(options):
     g = build_generator("dcgan", 100, 32, 3, **options)
     layers = [m for m in g.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]

@@ -6,7 +6,12 @@ import pytest
 import torch
 
 from gan_lightning.nets import (
-    DISCRIMINATORS, GENERATORS, build_discriminator, build_generator, has_batch_norm, net_options,
+    DISCRIMINATORS,
+    GENERATORS,
+    build_discriminator,
+    build_generator,
+    has_batch_norm,
+    net_options,
 )
 
 
@@ -16,10 +21,19 @@ def test_registry_names():
 
 
 def test_options_and_defaults_are_plain_json_values():
-    assert net_options(GENERATORS["dcgan"]) == {"width": 64, "batch_norm": True, "stem": "conv_transpose",
-                                                "init_std": 0.02}
-    assert net_options(DISCRIMINATORS["dcgan"]) == {"width": 64, "batch_norm": True, "first_layer_batch_norm": True,
-                                                    "activation": "leaky_relu", "init_std": 0.02}
+    assert net_options(GENERATORS["dcgan"]) == {
+        "width": 64,
+        "batch_norm": True,
+        "stem": "conv_transpose",
+        "init_std": 0.02,
+    }
+    assert net_options(DISCRIMINATORS["dcgan"]) == {
+        "width": 64,
+        "batch_norm": True,
+        "first_layer_batch_norm": True,
+        "activation": "leaky_relu",
+        "init_std": 0.02,
+    }
     assert net_options(GENERATORS["wgan_gp"]) == {"width": 64, "init_std": 0.02}
     assert net_options(DISCRIMINATORS["wgan_gp"]) == {"width": 64, "init_std": 0.02}
     assert net_options(GENERATORS["upsample"]) == {"init_std": 0.02}
@@ -52,14 +66,17 @@ def test_unknown_option_names_option_and_class():
         build_generator("upsample", 100, 28, 1, width=64)
 
 
-@pytest.mark.parametrize("build,name,size,hint", [
-    (build_generator, "dcgan", 28, "power of two"),
-    (build_generator, "dcgan", 8, "power of two"),
-    (build_generator, "wgan_gp", 48, "power of two"),
-    (build_discriminator, "dcgan", 28, "power of two"),
-    (build_discriminator, "wgan_gp", 100, "power of two"),
-    (build_generator, "upsample", 30, "multiple of 4"),
-])
+@pytest.mark.parametrize(
+    "build,name,size,hint",
+    [
+        (build_generator, "dcgan", 28, "power of two"),
+        (build_generator, "dcgan", 8, "power of two"),
+        (build_generator, "wgan_gp", 48, "power of two"),
+        (build_discriminator, "dcgan", 28, "power of two"),
+        (build_discriminator, "wgan_gp", 100, "power of two"),
+        (build_generator, "upsample", 30, "multiple of 4"),
+    ],
+)
 def test_unsupported_image_size_says_which_sizes_work(build, name, size, hint):
     args = (name, 100, size, 3) if build is build_generator else (name, size, 3)
     with pytest.raises(ValueError, match=f"image_size={size}.*{hint}"):

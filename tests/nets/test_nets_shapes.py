@@ -40,9 +40,15 @@ def test_discriminator_output_shape(name, channels):
         assert y.shape == (BATCH,), (name, size)
 
 
-@pytest.mark.parametrize("options", [
-    dict(stem="project"), dict(batch_norm=False), dict(stem="project", batch_norm=False), dict(width=8),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(stem="project"),
+        dict(batch_norm=False),
+        dict(stem="project", batch_norm=False),
+        dict(width=8),
+    ],
+)
 def test_dcgan_generator_variants_shapes(options):
     for size in (16, 32, 64):
         g = build_generator("dcgan", LATENT, size, 3, **options)
@@ -50,9 +56,15 @@ def test_dcgan_generator_variants_shapes(options):
             assert g(torch.randn(BATCH, LATENT)).shape == (BATCH, 3, size, size)
 
 
-@pytest.mark.parametrize("options", [
-    dict(batch_norm=False), dict(first_layer_batch_norm=False), dict(activation="relu"), dict(width=8),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(batch_norm=False),
+        dict(first_layer_batch_norm=False),
+        dict(activation="relu"),
+        dict(width=8),
+    ],
+)
 def test_dcgan_discriminator_variants_shapes(options):
     for size in (16, 32, 64):
         d = build_discriminator("dcgan", size, 3, **options)

@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from gan_lightning.data.base import ImageDataModule
+from gan_lightning.data import ImageDataModule
 
 
 def loader_images_per_second(
