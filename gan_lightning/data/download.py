@@ -24,6 +24,7 @@ def download(url: str, dest: Path, checksum: tuple[str, str] | None = None, time
     Raises DownloadFailed when the URL can't be fetched, ChecksumMismatchError on a bad checksum.
     """
     dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)  # the place a user puts the file by hand if this fails
     try:
         response = urllib.request.urlopen(url, timeout=timeout)
     except (urllib.error.URLError, OSError, ValueError) as error:
