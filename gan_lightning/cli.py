@@ -26,6 +26,9 @@ from pytorch_lightning.loggers import Logger, TensorBoardLogger, WandbLogger
 
 from gan_lightning.callbacks.checkpoint import AtomicCheckpointIO, RunCheckpoint
 from gan_lightning.callbacks.fid import FIDCallback
+from gan_lightning.callbacks.progress_animation import ProgressAnimation
+from gan_lightning.callbacks.run_report import RunReport
+from gan_lightning.callbacks.run_summary import RunSummary
 from gan_lightning.callbacks.sample_grid import FixedNoiseGrid
 from gan_lightning.data import ImageDataModule
 from gan_lightning.gans import GANModule
@@ -64,6 +67,10 @@ class GANCLI(LightningCLI):
         parser.add_lightning_class_args(RunCheckpoint, "checkpoint")
         parser.add_lightning_class_args(FixedNoiseGrid, "samples")
         parser.add_lightning_class_args(FIDCallback, "fid")
+        # End-of-run work runs in this order, after the final FID: animation, dashboards, report.
+        parser.add_lightning_class_args(ProgressAnimation, "animation")
+        parser.add_lightning_class_args(RunSummary, "summary")
+        parser.add_lightning_class_args(RunReport, "report")
 
     def before_instantiate_classes(self) -> None:
         config = self.config

@@ -4,11 +4,10 @@ Each grid goes to every logger that takes images (TensorBoard, W&B) under `sampl
 and to `<run>/samples/step_XXXXXXXX.png`, so a user can also make an animation of training.
 """
 
-from pathlib import Path
-
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
 
+from gan_lightning.callbacks.run_folder import run_folder
 from gan_lightning.images import make_grid, save_png
 
 TAG = "samples/fixed_noise"
@@ -61,5 +60,5 @@ class FixedNoiseGrid(pl.Callback):
                 logger.experiment.add_image(TAG, grid, global_step=step)
             elif isinstance(logger, WandbLogger):
                 logger.log_image(key=TAG, images=[grid.permute(1, 2, 0).numpy()], step=step)
-        if self.save_png and trainer.log_dir is not None:
-            save_png(grid, Path(trainer.log_dir) / "samples" / f"step_{step:08d}.png")
+        if self.save_png:  # run_folder, not trainer.log_dir: that is a collective, and only rank 0 is here
+            save_png(grid, run_folder(trainer) / "samples" / f"step_{step:08d}.png")
