@@ -4,9 +4,9 @@ img_align_celeba/*.jpg or img_align_celeba.zip, plus list_eval_partition.txt for
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable
 
 from torchvision.datasets import CelebA
 
@@ -96,8 +96,6 @@ class CelebADataModule(ImageDataModule):
             with zipfile.ZipFile(source) as archive:
                 members = sorted(info.filename for info in archive.infolist() if not info.is_dir())
             items = [
-                (name, ZipMember(str(source), name))
-                for name in members
-                if wanted is None or Path(name).name in wanted
+                (name, ZipMember(str(source), name)) for name in members if wanted is None or Path(name).name in wanted
             ]
         return items, len(items)

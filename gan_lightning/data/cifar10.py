@@ -11,9 +11,9 @@ from __future__ import annotations
 import io
 import pickle
 import tarfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
-from collections.abc import Iterable, Iterator
 
 import numpy as np
 from torchvision.datasets import CIFAR10

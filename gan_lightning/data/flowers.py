@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import tarfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable, Iterator
 
 from gan_lightning.data.base import ImageDataModule
 from gan_lightning.data.cache import iter_files

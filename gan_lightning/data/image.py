@@ -105,4 +105,3 @@ def decode(item: Any, size: int, channels: int, crop: str) -> np.ndarray | str:
         return "not an image format Pillow can read"
     except Exception as error:  # PIL raises many types (OSError, SyntaxError, ValueError, ...)
         return f"{type(error).__name__}: {error}"
-

@@ -10,9 +10,9 @@ of place.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
-from collections.abc import Iterable, Iterator
 
 import numpy as np
 from torchvision.datasets import MNIST, FashionMNIST
