@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from gan_lightning.data.archives import open_zip, read_zip_member
 from gan_lightning.data.errors import CorruptSourceError
@@ -103,7 +103,11 @@ def decode(item: Any, size: int, channels: int, crop: str) -> np.ndarray | str:
     the reason as a string: the caller skips and counts it, since one bad file must not stop a
     200k-image dataset. A damaged archive raises CorruptSourceError instead: it is the archive that
     needs replacing.
+
+    Every pixel is decoded, and a truncated file fails, even where other code has set Pillow's
+    process-wide ImageFile.LOAD_TRUNCATED_IMAGES, which would fill the missing part with grey.
     """
+    load_truncated, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
         with open_image(item) as image:
             return convert_image(image, size, channels, crop)
@@ -113,3 +117,5 @@ def decode(item: Any, size: int, channels: int, crop: str) -> np.ndarray | str:
         return "not an image format Pillow can read"
     except Exception as error:  # PIL raises many types (OSError, SyntaxError, ValueError, ...)
         return f"{type(error).__name__}: {error}"
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = load_truncated

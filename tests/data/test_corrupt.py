@@ -9,17 +9,20 @@ import multiprocessing
 import multiprocessing.pool
 import os
 import pickle
+import re
 import shutil
 import warnings
 
 import numpy as np
 import pytest
+from PIL import ImageFile
 
 from gan_lightning.data import (
     CelebADataModule,
     CIFAR10DataModule,
     CorruptSourceError,
     FlowersDataModule,
+    FolderDataModule,
     MNISTDataModule,
     PokemonDataModule,
     cache,
@@ -311,3 +314,35 @@ def test_cut_uncompressed_idx_is_one_line_with_the_sizes(tmp_path):
     idx.write_bytes(idx_bytes(random_digits(10))[:5000])
     message = corrupt_message(module(MNISTDataModule, tmp_path), tmp_path, idx)
     assert "is truncated: its header says 10 images of 28x28 (7856 bytes with the header), but it holds 5000" in message
+
+
+# ----- folders of images -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pillow_loads_truncated", [False, True], ids=["pillow-default", "LOAD_TRUNCATED_IMAGES"])
+def test_empty_cut_or_fake_images_in_a_folder_are_skipped_and_counted(tmp_path, monkeypatch, pillow_loads_truncated):
+    # Pillow fills the missing part of a truncated image with grey when some other code has set this
+    # process-wide flag; the decode must still refuse such a file.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", pillow_loads_truncated)
+    jpeg, png = jpeg_bytes(noise_image(64)), png_bytes(noise_image(64))
+    folder = write_files(
+        tmp_path / "root",
+        {
+            "good/a.png": png_bytes(solid((0, 0, 255), 8)),
+            "good/b.jpg": jpeg_bytes(solid((255, 0, 0), 8)),
+            "bad/empty.png": b"",
+            "bad/cut.jpg": jpeg[: len(jpeg) * 6 // 10],  # cut inside the compressed scan, past every header
+            "bad/cut.png": png[: len(png) * 6 // 10],  # cut inside the IDAT data
+            "bad/page.jpg": b"<html>Not Found</html>",
+        },
+    )
+    dm = FolderDataModule(root=str(folder), cache_dir=str(tmp_path / "cache"), image_size=8, batch_size=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dm.prepare_data()
+    skipped = [str(w.message) for w in caught if "Skipped" in str(w.message)]
+    assert len(skipped) == 1 and "Skipped 4 of 6 files" in skipped[0]
+    assert re.search(r"bad/cut\.jpg \(OSError: image file is truncated", skipped[0])
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is pillow_loads_truncated  # the caller's setting is left as it was
+    dm.setup()
+    assert dm.images().shape == (2, 3, 8, 8)
