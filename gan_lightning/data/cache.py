@@ -83,8 +83,8 @@ def _decode_named(named_item: tuple[str, Any], size: int, channels: int, crop: s
 
 def _until_user_error(items: Iterable[tuple[str, Any]], errors: list[UserError]) -> Iterator[tuple[str, Any]]:
     """`items` up to the first UserError (a damaged archive read as a stream), which goes into `errors`
-    for write_cache to raise. The pool draws items in a thread of its own; an error raised there would be
-    sent to a worker to re-raise and come back wrapped in that worker's traceback."""
+    for write_cache to raise. The pool draws items in a thread of its own; an error raised there is sent
+    through a worker and comes back without the frames of the reader that found the damage, or its cause."""
     try:
         yield from items
     except UserError as error:

@@ -11,6 +11,7 @@ import os
 import pickle
 import re
 import shutil
+import traceback
 import warnings
 
 import numpy as np
@@ -70,8 +71,10 @@ def corrupt_message(dm, tmp_path, bad_file):
         dm.prepare_data()
     message = str(error.value)
     assert isinstance(error.value, UserError)
-    # raised in this process: one re-raised from a decode pool worker chains the worker's traceback
+    # raised by our code in this process, not re-raised by the decode pool: from a worker it would chain
+    # the worker's traceback, and from the pool's item thread it would lose the frames of the reader
     assert not isinstance(error.value.__cause__, multiprocessing.pool.RemoteTraceback)
+    assert "multiprocessing" not in traceback.extract_tb(error.value.__traceback__)[-1].filename
     assert "\n" not in message
     assert message.startswith(f"{bad_file.resolve()} ") and message.endswith(WHAT_TO_DO)
     assert (files_under(root), files_under(tmp_path / "cache")) == before
