@@ -66,9 +66,7 @@ def read_zip_member(archive: zipfile.ZipFile, name: str) -> bytes:
     try:
         return archive.read(name)
     except DAMAGE_ERRORS as error:
-        raise corrupt_source(
-            archive.filename, f"is corrupt: its member {name} does not decompress ({error})"
-        ) from error
+        raise corrupt_source(archive.filename, f"is corrupt: its member {name} is damaged ({error})") from error
 
 
 def tar_files(path: str | Path) -> Iterator[tuple[str, bytes]]:

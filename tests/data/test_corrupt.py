@@ -136,7 +136,7 @@ def test_zip_member_failing_its_crc_names_archive_and_member(tmp_path, monkeypat
     member = "pokemon/mon05/gen7x-regular.png"
     flip_byte(archive, zip_member_data_offset(archive, member) + 10)  # inside the PNG, which zip stores as is
     message = corrupt_message(module(PokemonDataModule, tmp_path), tmp_path, archive)
-    assert f"is corrupt: its member {member} does not decompress (Bad CRC-32" in message
+    assert f"is corrupt: its member {member} is damaged (Bad CRC-32" in message
     assert multiprocessing.active_children() == []  # the pool ended with the error
 
 
