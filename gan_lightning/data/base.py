@@ -253,8 +253,8 @@ class ImageDataModule(pl.LightningDataModule):
         self._cache_key = self._key_for(source)
         if is_valid_cache(self.cache_path):
             return
+        items, total = self.list_images(source)  # first: an archive that cannot be listed gets no checksum warning
         self.check_source(source)
-        items, total = self.list_images(source)
         write_cache(self.cache_path, items, self.image_size, self.channels, self.crop, total, source=str(source))
 
     def setup(self, stage: str | None = None) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import warnings
-import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from gan_lightning.data.archives import zip_file_names
 from gan_lightning.data.base import ImageDataModule
 from gan_lightning.data.cache import iter_files
 from gan_lightning.data.image import ZipMember
@@ -44,6 +44,5 @@ class PokemonDataModule(ImageDataModule):
         if source.is_dir():
             files = list(iter_files(source))
             return ((str(p.relative_to(source.parent)), str(p)) for p in files), len(files)
-        with zipfile.ZipFile(source) as archive:
-            names = sorted(info.filename for info in archive.infolist() if not info.is_dir())
+        names = zip_file_names(source)
         return ((name, ZipMember(str(source), name)) for name in names), len(names)
