@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from gan_lightning.data import DatasetNotFoundError, NoImagesError
-from gan_lightning.gans.loading import CheckpointError, load_gan
+from gan_lightning.errors import UserError
+from gan_lightning.gans.loading import load_gan
 from gan_lightning.visuals.grid_files import NoGridsError, grid_files
 from gan_lightning.visuals.real_images import CONFIG_NAME, dataset_images
 from gan_lightning.visuals.report import write_report
@@ -49,7 +49,7 @@ def run_pictures(run_dir: Path, ckpt: Path, args: argparse.Namespace, overrides:
     """The generator pictures, or a GeneratorPictures that says why there are none."""
     try:
         module = load_gan(ckpt, map_location=args.device)
-    except CheckpointError as error:
+    except UserError as error:
         return GeneratorPictures(missing=[f"No generator pictures: {error}"])
     config, reals, why = run_dir / CONFIG_NAME, None, ""
     if not config.is_file():
@@ -57,7 +57,7 @@ def run_pictures(run_dir: Path, ckpt: Path, args: argparse.Namespace, overrides:
     else:
         try:
             reals = dataset_images(config, *overrides)
-        except (DatasetNotFoundError, NoImagesError) as error:
+        except UserError as error:  # data not found or damaged
             why = f"not available ({error}); pass --data.root DIR if the data has moved"
     return generator_pictures(module, reals, PictureSettings(seed=args.seed), why)
 

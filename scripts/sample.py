@@ -19,14 +19,14 @@ from pathlib import Path
 
 import torch
 
-from gan_lightning.data import DatasetNotFoundError, NoImagesError
-from gan_lightning.gans.loading import CheckpointError, load_gan
+from gan_lightning.errors import UserError
+from gan_lightning.gans.loading import load_gan
 from gan_lightning.images import make_grid, save_png
 from gan_lightning.visuals.animation import AnimationSettings, write_gif
 from gan_lightning.visuals.latent_walk import walk_images
 from gan_lightning.visuals.neighbours import inception_space, neighbours_figure, pixel_space
 from gan_lightning.visuals.panels import as_uint8_images, save_figure
-from gan_lightning.visuals.real_images import NoRunConfigError, dataset_images, real_subset, run_config_of_checkpoint
+from gan_lightning.visuals.real_images import dataset_images, real_subset, run_config_of_checkpoint
 from gan_lightning.visuals.run_images import generated, real_vs_fake_figure, walk_frames, walk_grid
 
 DEFAULT_NUM = {"grid": 64, "interpolate": 8, "nearest": None, "real_vs_fake": 32}
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         # Everything that can fail on bad input (checkpoint, config, dataset) before any file is written.
         module = load_gan(args.ckpt, map_location=args.device)
         reals = real_images(args, overrides) if (args.nearest or args.real_vs_fake) else None
-    except (CheckpointError, NoRunConfigError, DatasetNotFoundError, NoImagesError) as error:
+    except UserError as error:  # a bad checkpoint, no run config, data not found or damaged
         print(f"sample.py: {error}", file=sys.stderr)
         return 2
     if args.interpolate:

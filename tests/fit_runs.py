@@ -109,32 +109,62 @@ def fit_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "GAN_LIGHTNING_RUN_DIR"))}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
     env["OMP_NUM_THREADS"] = "1"
+    env["PYTHONFAULTHANDLER"] = "1"  # SIGABRT makes a hung process print its stack (dump_stacks_and_kill)
     return env | extra
 
 
 def run_fit(
     config: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess:
-    """Run scripts/fit.py to the end; returns the finished process (stdout and stderr captured)."""
-    return subprocess.run(
-        [sys.executable, str(FIT), "--config", str(config), *args],
-        cwd=config.parent,
-        env=env or fit_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    """Run scripts/fit.py to the end; returns the finished process (stdout and stderr captured).
+
+    If it has not finished after `timeout` seconds, every process of the run (DDP ranks included) prints
+    its Python stack, and the test fails with them (dump_stacks_and_kill)."""
+    process = start_fit(config, *args, env=env, stderr=subprocess.PIPE)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(dump_stacks_and_kill(process, f"the run did not finish in {timeout:g} s")) from None
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def start_fit(config: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start scripts/fit.py without waiting (for tests that signal it)."""
+def finish(process: subprocess.Popen, timeout: float) -> str:
+    """The output of a run started by start_fit, once it has ended; on a timeout the test fails with the
+    stack of every process of the run (dump_stacks_and_kill)."""
+    try:
+        return process.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        raise AssertionError(dump_stacks_and_kill(process, f"the run did not end in {timeout:g} s")) from None
+
+
+def dump_stacks_and_kill(process: subprocess.Popen, why: str) -> str:
+    """SIGABRT to every process of a run started by start_fit: Python's faulthandler (PYTHONFAULTHANDLER,
+    set by fit_env) prints each one's stack, all threads, then it ends. Returns `why` and that output."""
+    try:
+        os.killpg(process.pid, signal.SIGABRT)
+        out, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+    except ProcessLookupError:
+        out, err = process.communicate()
+    stdout, stderr = (out or "")[-6000:], (err or "")[-30000:]
+    return f"{why}; the stack of every process of the run follows.\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+
+
+def start_fit(
+    config: Path, *args: str, env: dict[str, str] | None = None, stderr: int = subprocess.STDOUT
+) -> subprocess.Popen:
+    """Start scripts/fit.py without waiting (for tests that signal it), in a process group of its own, so
+    that dump_stacks_and_kill reaches every rank it launches."""
     return subprocess.Popen(
         [sys.executable, str(FIT), "--config", str(config), *args],
         cwd=config.parent,
         env=env or fit_env(),
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=stderr,
         text=True,
+        start_new_session=True,
     )
 
 
@@ -307,7 +337,7 @@ def wait_for_step(progress: Path, process: subprocess.Popen, step: int, timeout:
                 f"the run ended (rc={process.returncode}) before step {step}:\n{process.stdout.read()[-4000:]}"
             )
         time.sleep(0.02)
-    raise AssertionError(f"the run did not reach step {step} in {timeout} s")
+    raise AssertionError(dump_stacks_and_kill(process, f"the run did not reach step {step} in {timeout} s"))
 
 
 def slurm_env(job_id: str = "4242", ntasks: int = 1, rank: int = 0, port: int | None = None) -> dict[str, str]:
@@ -338,17 +368,31 @@ def free_port() -> int:
 
 class NaNBatchDemo(DemoDataModule):
     """Test-only: the demo dataset, except that training batch number `nan_at` (0-based, counted over
-    the whole run) arrives full of NaN, as a corrupt image file decoded to garbage would."""
+    the whole run) arrives full of NaN, as a corrupt image file decoded to garbage would; under DDP only
+    on rank `nan_rank` (default: every rank)."""
 
-    def __init__(self, nan_at: int = 0, **kwargs) -> None:
+    def __init__(self, nan_at: int = 0, nan_rank: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.nan_at = nan_at
+        self.nan_rank = nan_rank
         self.served = 0
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         images = super().on_after_batch_transfer(batch, dataloader_idx)
         if self.trainer is not None and self.trainer.training:
-            if self.served == self.nan_at:
+            if self.served == self.nan_at and self.nan_rank in (None, self.trainer.global_rank):
                 images = torch.full_like(images, float("nan"))
             self.served += 1
         return images
+
+
+class RankZeroCollective(pl.Callback):
+    """Test-only: at generator step `step`, rank 0 alone reads Lightning's `trainer.log_dir`, a broadcast
+    (the mistake that hung every multi-GPU run of the shipped configs at their first grid)."""
+
+    def __init__(self, step: int = 2) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args) -> None:
+        if trainer.global_step == self.step and trainer.is_global_zero:
+            trainer.log_dir  # noqa: B018 (the read is the point)

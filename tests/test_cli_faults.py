@@ -17,11 +17,13 @@ import torch
 from gan_lightning.gans import NonFiniteLossError
 from tests.fit_runs import (  # noqa: F401 (one_thread: an autouse fixture)
     SAMPLE,
+    explain,
     fit_in_process,
     last_checkpoint,
     load,
     one_thread,
     run_dirs,
+    run_fit,
     sample_main,
     tiny_config,
 )
@@ -131,6 +133,28 @@ def test_nan_batch_stops_the_run_naming_loss_and_step_and_keeps_the_last_good_ch
     assert checkpoint["global_step"] == 4  # the save due at step 6 was refused
     assert all(t.isfinite().all() for t in checkpoint["state_dict"].values() if t.is_floating_point())
     assert [p.name for p in last_checkpoint(tmp_path).parent.iterdir()] == ["last.ckpt"]  # no partial file
+
+
+def test_nan_on_one_ddp_rank_stops_every_rank_at_the_same_step(tmp_path):
+    """Only rank 1 trains on a NaN batch (step 6). The ranks agree on the first bad step, so both stop there
+    with the loss and step named; a rank stopping alone would leave the other in its next collective."""
+    cfg = tiny_config(
+        tmp_path,
+        "dcgan",
+        max_steps=20,
+        every_n_train_steps=2,
+        data_class="tests.fit_runs.NaNBatchDemo",
+        data={"nan_at": 5, "nan_rank": 1},
+        trainer={"devices": 2, "strategy": "ddp"},
+    )
+    process = run_fit(cfg, "--distributed.timeout_s", "60", timeout=240)
+    output = process.stdout + process.stderr
+    assert process.returncode != 0
+    assert "train/loss_d became NaN or inf at generator step 6" in output, explain(process)
+    assert "a collective did not complete" not in output, explain(process)  # stopped together, no timeout
+    checkpoint = load(last_checkpoint(tmp_path))
+    assert checkpoint["global_step"] == 4
+    assert all(t.isfinite().all() for t in checkpoint["state_dict"].values() if t.is_floating_point())
 
 
 def test_diverging_learning_rate_stops_the_run_before_any_checkpoint(tmp_path):

@@ -8,10 +8,11 @@ import signal
 
 import pytest
 
-from gan_lightning.cli import resolve_run
+from gan_lightning.runs import resolve_run
 from tests.fit_runs import (
     assert_identical,
     explain,
+    finish,
     fit_env,
     fit_in_process,
     free_port,
@@ -39,7 +40,7 @@ def test_sigterm_mid_run_saves_a_checkpoint_that_resumes(tmp_path):
     process = start_fit(cfg, *progress_args(tmp_path))
     wait_for_step(tmp_path / "progress", process, 3)
     process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=120)
+    output = finish(process, timeout=120)
     # Lightning stops at the next step boundary and ends with SystemExit (status 0).
     assert process.returncode == 0, output[-4000:]
     stopped_at = int((tmp_path / "progress").read_text())
@@ -61,7 +62,7 @@ def test_sigterm_to_a_ddp_run_saves_a_checkpoint_that_both_ranks_resume_from(tmp
     process = start_fit(cfg, *progress_args(tmp_path))
     wait_for_step(tmp_path / "progress", process, 3)
     process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=120)
+    output = finish(process, timeout=120)
     assert process.returncode == 0, output[-4000:]
     assert "Traceback" not in output, output[-4000:]
     stopped_at = int((tmp_path / "progress").read_text())
@@ -81,7 +82,7 @@ def test_sigkill_loses_at_most_the_steps_since_the_last_periodic_checkpoint(tmp_
     process.send_signal(signal.SIGSTOP)  # freeze it, so what is on disk is what a kill would leave
     reached = int((tmp_path / "progress").read_text())
     process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=60)
+    finish(process, timeout=60)
     checkpoint = last_checkpoint(tmp_path)
     saved = load(checkpoint)["global_step"]
     assert saved % every == 0 and saved >= every
@@ -167,7 +168,7 @@ def test_two_slurm_tasks_stop_at_the_same_step_when_one_gets_the_signal(tmp_path
     def run_tasks(*args: str) -> list[str]:
         port = free_port()
         tasks = [start_fit(cfg, *args, env=slurm_env("777", ntasks=2, rank=rank, port=port)) for rank in range(2)]
-        outputs = [task.communicate(timeout=180)[0] for task in tasks]
+        outputs = [finish(task, timeout=180) for task in tasks]
         for task, output in zip(tasks, outputs):
             assert task.returncode == 0, output[-4000:]
         return outputs

@@ -35,19 +35,20 @@ def _photos(count: int, size: int = 40) -> dict[str, bytes]:
     }
 
 
-def build_tiny_root(config: str, root: Path) -> None:
-    """What each config's datamodule expects under --data.root, in the real format, ~24 images."""
+def build_tiny_root(config: str, root: Path, count: int = 24) -> None:
+    """What each config's datamodule expects under --data.root, in the real format, `count` images (CIFAR-10:
+    five batch files of count / 5 images each, rounded up)."""
     rng = np.random.default_rng(1)
     if config == "pokemon":
-        make_zip(root / "pokemon.zip", pokemon_files(24))
+        make_zip(root / "pokemon.zip", pokemon_files(count))
     elif config == "flowers":
-        make_tgz(root / "flower_photos.tgz", {f"flower_photos/{k}": v for k, v in _photos(24).items()})
+        make_tgz(root / "flower_photos.tgz", {f"flower_photos/{k}": v for k, v in _photos(count).items()})
     elif config == "cifar10":
         from tests.data.builders import cifar_batch_bytes
 
         batches = {
             f"cifar-10-batches-py/data_batch_{i}": cifar_batch_bytes(
-                rng.integers(0, 256, (5, 3, 32, 32), dtype=np.uint8)
+                rng.integers(0, 256, (-(-count // 5), 3, 32, 32), dtype=np.uint8)
             )
             for i in range(1, 6)
         }
@@ -55,15 +56,15 @@ def build_tiny_root(config: str, root: Path) -> None:
     elif config in ("mnist", "fashion_mnist"):
         folder = "MNIST" if config == "mnist" else "FashionMNIST"
         write_idx_gz(
-            root / folder / "raw" / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (24, 28, 28), dtype=np.uint8)
+            root / folder / "raw" / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)
         )
     elif config == "celeba":
         write_files(
             root / "celeba" / "img_align_celeba",
-            {f"{i + 1:06d}.jpg": v for i, v in enumerate(_photos(24, 64).values())},
+            {f"{i + 1:06d}.jpg": v for i, v in enumerate(_photos(count, 64).values())},
         )
     elif config == "folder":
-        write_files(root, _photos(24))
+        write_files(root, _photos(count))
 
 
 def fit_config(tmp_path: Path, config: str, root: Path, *extra: str) -> Path:

@@ -82,6 +82,11 @@ def find(figure: np.ndarray, tile: np.ndarray) -> list[tuple[int, int]]:
     return [tuple(int(v) for v in p) for p in np.argwhere((windows == tile).all(axis=(2, 3, 4)))]
 
 
+def seeded_latents(ckpt, num: int, seed: int) -> torch.Tensor:
+    """The latents sample.py draws for --seed `seed` (the documented contract: torch.randn on the CPU)."""
+    return torch.randn(num, load_gan(ckpt).latent_dim, generator=torch.Generator().manual_seed(seed))
+
+
 def generator_images(ckpt, latents: torch.Tensor) -> np.ndarray:
     """The checkpoint's generator's images of `latents` as PNG bytes hold them, (N, H, W, 3)."""
     generator = load_gan(ckpt).generator.eval()
@@ -119,7 +124,7 @@ def test_real_vs_fake_puts_dataset_images_left_of_generated_ones(trained, tmp_pa
                           "--seed", "5", "--out", str(out)]) == 0  # fmt: skip
     figure = png(out)
     real_spots = [spot for image in reals.permute(0, 2, 3, 1).numpy() for spot in find(figure, image)]
-    fake = generator_images(ckpt, torch.randn(4, load_gan(ckpt).latent_dim, generator=torch.Generator().manual_seed(5)))
+    fake = generator_images(ckpt, seeded_latents(ckpt, 4, seed=5))
     fake_spots = [spot for image in fake for spot in find(figure, image)]
     assert len(real_spots) == 4 and len(fake_spots) == 4, (real_spots, fake_spots)
     assert max(x for _, x in real_spots) < min(x for _, x in fake_spots)  # real on the left
@@ -139,7 +144,7 @@ def test_nearest_shows_each_sample_beside_its_nearest_real_images(trained, tmp_p
     assert sample_main()([*args, "--out", str(out)]) == 0
     assert "pixel space" in capsys.readouterr().err
     figure = png(out)
-    samples = generator_images(ckpt, torch.randn(2, load_gan(ckpt).latent_dim, generator=torch.Generator().manual_seed(1)))
+    samples = generator_images(ckpt, seeded_latents(ckpt, 2, seed=1))
     pool = reals.permute(0, 2, 3, 1).numpy()
     for sample in samples:
         ((y, x),) = find(figure, sample)

@@ -23,7 +23,6 @@ time_ratio = fit path time per generator step / reference time per step (above 1
 from __future__ import annotations
 
 import argparse
-import importlib
 import itertools
 import json
 import logging
@@ -49,6 +48,7 @@ from gan_lightning.benchmarks.reference_loops import LoopSettings, dcgan_loop, d
 from gan_lightning.benchmarks.throughput import loader_images_per_second
 from gan_lightning.benchmarks.timing import StepClock, StepTimer, synchronize
 from gan_lightning.callbacks import FixedNoiseGrid
+from gan_lightning.config import build_from_config
 from gan_lightning.data import DemoDataModule, ImageDataModule
 from gan_lightning.files import atomic_write
 from gan_lightning.metrics.fid import (
@@ -76,6 +76,7 @@ class Recipe:
 
     name: str
     config: dict
+    path: Path
 
     @property
     def model_args(self) -> dict:
@@ -99,59 +100,48 @@ class Recipe:
 
 
 def load_recipe(name: str, config_file: str) -> Recipe:
-    return Recipe(name, yaml.safe_load((REPO / "configs" / config_file).read_text()))
+    return Recipe(name, yaml.safe_load((REPO / "configs" / config_file).read_text()), REPO / "configs" / config_file)
 
 
-def import_class(class_path: str) -> type:
-    module, _, name = class_path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
+def _overrides(recipe: Recipe, args: argparse.Namespace) -> list[str]:
+    """fit.py-style overrides of the config for the benchmark's --image_size, --width and --channels_last."""
+    overrides = []
+    if args.image_size:
+        overrides += ["--data.image_size", str(args.image_size)]
+    if args.width is not None:
+        for key in ("generator_options", "discriminator_options"):
+            options = {**(recipe.model_args.get(key) or {}), "width": args.width}
+            overrides += [f"--model.init_args.{key}", json.dumps(options)]
+    if args.channels_last:
+        overrides += ["--model.init_args.channels_last", "true"]
+    return overrides
 
 
 def make_module(recipe: Recipe, args: argparse.Namespace) -> pl.LightningModule:
-    """The config's LightningModule, for the config's (or --image_size's) image geometry."""
-    init = dict(recipe.model_args)
-    init["image_size"] = args.image_size or recipe.data_args.get("image_size", 64)
-    init["channels"] = recipe.data_args.get("channels", 3)
-    if args.width is not None:
-        for key in ("generator_options", "discriminator_options"):
-            init[key] = {**(init.get(key) or {}), "width": args.width}
-    if args.channels_last:
-        init["channels_last"] = True
-    return import_class(recipe.config["model"]["class_path"])(**init)
+    """The config's LightningModule, built as scripts/fit.py builds it, with the benchmark's overrides."""
+    module, _, _ = build_from_config(recipe.path, *_overrides(recipe, args))
+    return module
 
 
-def make_datamodule(
-    recipe: Recipe, args: argparse.Namespace, batch_size: int, per_step: int = 1
-) -> tuple[ImageDataModule, str]:
+def make_datamodule(recipe: Recipe, args: argparse.Namespace, batch_size: int) -> tuple[ImageDataModule, str]:
     """The config's datamodule on --data_root, or the demo shapes (with the same options) when its files
     are not there. Returns (datamodule, a sentence saying which data it is)."""
-    data = recipe.data_args
-    image_size = args.image_size or data.get("image_size", 64)
-    options = {key: data[key] for key in ("channels", "num_workers", "random_flip") if key in data}
-    real = import_class(recipe.config["data"]["class_path"])(
-        root=str(args.data_root),
-        image_size=image_size,
-        batch_size=batch_size,
-        cache_dir=args.cache_dir,
-        download=False,
-        **options,
-    )
+    overrides = ["--data.root", str(args.data_root), "--data.batch_size", str(batch_size), "--data.download", "false"]
+    if args.cache_dir:
+        overrides += ["--data.cache_dir", str(args.cache_dir)]
+    _, real, _ = build_from_config(recipe.path, *_overrides(recipe, args), *overrides)
     source = real.find_source()
     if source is not None:
         return real, f"{real.name} ({source})"
+    per_step = real.batches_per_step
     demo = DemoDataModule(
-        root=str(args.data_root),
-        image_size=image_size,
-        batch_size=batch_size,
-        cache_dir=args.cache_dir,
-        channels=real.channels,
-        num_workers=real.num_workers,
-        random_flip=real.random_flip,
-        num_images=max(args.demo_images, 4 * batch_size * per_step),
-    )
+        root=str(args.data_root), image_size=real.image_size, batch_size=batch_size, cache_dir=args.cache_dir,
+        channels=real.channels, num_workers=real.num_workers, random_flip=real.random_flip,
+        batches_per_step=per_step, num_images=max(args.demo_images, 4 * batch_size * per_step),
+    )  # fmt: skip
     return demo, (
-        f"demo shapes {image_size}x{image_size}, {demo.num_images} images (stand-in: no {real.name} data under "
-        f"{Path(args.data_root).resolve()})"
+        f"demo shapes {real.image_size}x{real.image_size}, {demo.num_images} images (stand-in: no {real.name} data "
+        f"under {Path(args.data_root).resolve()})"
     )
 
 
@@ -164,7 +154,7 @@ def time_fit_path(recipe: Recipe, args, batch_size: int, bf16: bool, steps: int,
     --progress_bar) the progress bar."""
     pl.seed_everything(0, verbose=False)
     module = make_module(recipe, args)
-    datamodule, _ = make_datamodule(recipe, args, batch_size, module.real_batches_per_step)
+    datamodule, _ = make_datamodule(recipe, args, batch_size)
     clock = StepClock(args.device, args.warmup, steps)
     trainer = pl.Trainer(
         accelerator="gpu" if args.device.type == "cuda" else "cpu",
@@ -188,7 +178,9 @@ def time_fit_path(recipe: Recipe, args, batch_size: int, bf16: bool, steps: int,
 def time_reference(recipe: Recipe, args, batch_size: int, bf16: bool, steps: int) -> dict:
     """The plain loop with nets built from the same hyperparameters, on device-resident data."""
     pl.seed_everything(0, verbose=False)
-    hp = make_module(recipe, args).hparams  # the config's values with the module's defaults filled in
+    module = make_module(recipe, args)
+    hp = module.hparams  # the config's values with the module's defaults filled in
+    (lr_g, betas_g), (lr_d, betas_d) = module.adam_settings()
     device = args.device
     generator = build_generator(hp.generator, hp.latent_dim, hp.image_size, hp.channels, **(hp.generator_options or {}))
     discriminator = build_discriminator(
@@ -197,16 +189,16 @@ def time_reference(recipe: Recipe, args, batch_size: int, bf16: bool, steps: int
     memory_format = torch.channels_last if hp.channels_last else torch.contiguous_format
     generator.to(device, memory_format=memory_format)
     discriminator.to(device, memory_format=memory_format)
-    datamodule, _ = make_datamodule(recipe, args, batch_size, hp.n_critic)
+    datamodule, _ = make_datamodule(recipe, args, batch_size)
     batches = device_batches(datamodule.images(), batch_size, args.pool_batches, device)
     torch.backends.cudnn.benchmark = recipe.cudnn_benchmark(args)  # what the Trainer sets for the fit path
     clock = StepClock(device, args.warmup, steps)
     settings = LoopSettings(
         latent_dim=hp.latent_dim,
-        lr_g=hp.lr_g or hp.lr,
-        lr_d=hp.lr_d or hp.lr,
-        betas_g=hp.betas_g or hp.betas,
-        betas_d=hp.betas_d or hp.betas,
+        lr_g=lr_g,
+        lr_d=lr_d,
+        betas_g=betas_g,
+        betas_d=betas_d,
         channels_last=hp.channels_last,
         bf16=bf16,
         fused=fused_adam(hp, device),
@@ -236,7 +228,7 @@ def bench_gan(recipe: Recipe, args, batch_size: int, bf16: bool, steps: int, wor
     """Fit path and reference, back to back for --rounds rounds (alternating which goes first)."""
     hp = make_module(recipe, args).hparams
     n_critic = hp.n_critic
-    _, data = make_datamodule(recipe, args, batch_size, n_critic)
+    _, data = make_datamodule(recipe, args, batch_size)
     rounds = []
     for r in range(args.rounds):
         order = ("fit", "reference") if r % 2 == 0 else ("reference", "fit")

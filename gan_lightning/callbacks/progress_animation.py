@@ -12,7 +12,7 @@ import time
 import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_info
 
-from gan_lightning.callbacks.run_folder import run_folder
+from gan_lightning.runs import run_dir_of
 from gan_lightning.visuals.animation import AnimationSettings, write_progress_animation
 from gan_lightning.visuals.grid_files import NoGridsError
 
@@ -44,12 +44,13 @@ class ProgressAnimation(pl.Callback):
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Rank 0 only. Safe under DDP: reading PNGs and writing two files talks to no other rank
-        # (run_folder is not a collective, unlike trainer.log_dir).
-        if not (self.enabled and trainer.is_global_zero):
+        # (run_dir_of is not a collective, unlike trainer.log_dir).
+        run_dir = run_dir_of(trainer)
+        if not (self.enabled and trainer.is_global_zero) or run_dir is None:
             return
         start = time.perf_counter()
         try:
-            written = write_progress_animation(run_folder(trainer), self.settings, mp4=self.mp4)
+            written = write_progress_animation(run_dir, self.settings, mp4=self.mp4)
         except NoGridsError:
             rank_zero_info("ProgressAnimation: no grid PNGs in this run (samples.save_png false?), so no progress.gif.")
             return

@@ -12,7 +12,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities import rank_zero_info
 
-from gan_lightning.callbacks.run_folder import run_folder
+from gan_lightning.runs import run_dir_of
 from gan_lightning.visuals.grid_files import NoGridsError
 from gan_lightning.visuals.report import write_report
 from gan_lightning.visuals.run_images import PictureSettings, generator_pictures
@@ -40,8 +40,9 @@ class RunReport(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Rank 0 only. Safe under DDP: the generator runs on this rank's own module outside the DDP
         # wrapper (no gradient sync, eval-mode BatchNorm), and the rest reads and writes local files;
-        # no collective is called (run_folder, unlike trainer.log_dir, is not one).
-        if not (self.enabled and trainer.is_global_zero):
+        # no collective is called (run_dir_of, unlike trainer.log_dir, is not one).
+        run_dir = run_dir_of(trainer)
+        if not (self.enabled and trainer.is_global_zero) or run_dir is None:
             return
         start = time.perf_counter()
         for logger in trainer.loggers:
@@ -50,7 +51,7 @@ class RunReport(pl.Callback):
         datamodule = trainer.datamodule
         reals = datamodule.images() if datamodule is not None and hasattr(datamodule, "images") else None
         try:
-            path = write_report(run_folder(trainer), generator_pictures(pl_module, reals, self.settings))
+            path = write_report(run_dir, generator_pictures(pl_module, reals, self.settings))
         except NoGridsError:
             rank_zero_info("RunReport: no grid PNGs in this run (samples.save_png false?), so no report.html.")
             return

@@ -18,7 +18,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
 from torch.utils.tensorboard.summary import hparams
 
-from gan_lightning.callbacks.run_folder import run_folder
+from gan_lightning.runs import run_dir_of
 from gan_lightning.visuals.events import read_scalars
 
 EVALUATION_TAGS = ("val/fid", "val/kid")
@@ -108,13 +108,14 @@ class RunSummary(pl.Callback):
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Rank 0 only; safe under DDP: flushing and reading local files, writing to its own loggers'
-        # files and W&B's local run: no collective (run_folder is not one, unlike trainer.log_dir).
+        # files and W&B's local run: no collective (run_dir_of is not one, unlike trainer.log_dir).
         if not (self.enabled and trainer.is_global_zero):
             return
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
                 logger.experiment.flush()  # the FID of the last step must be in the files read next
-        values = summary_metrics(read_scalars(run_folder(trainer)))
+        run_dir = run_dir_of(trainer)
+        values = summary_metrics(read_scalars(run_dir)) if run_dir is not None else {}
         _, _, session_end = hparams({}, {})
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):

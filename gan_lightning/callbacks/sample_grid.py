@@ -7,8 +7,9 @@ and to `<run>/samples/step_XXXXXXXX.png`, so a user can also make an animation o
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
 
-from gan_lightning.callbacks.run_folder import run_folder
 from gan_lightning.images import make_grid, save_png
+from gan_lightning.loops import epoch_finished
+from gan_lightning.runs import run_dir_of
 
 TAG = "samples/fixed_noise"
 
@@ -45,12 +46,18 @@ class FixedNoiseGrid(pl.Callback):
             self.log_grid(trainer, pl_module)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not epoch_finished(trainer):  # max_steps stopped the run mid-epoch: this epoch has not ended
+            return
         if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
             if not (self.every_n_steps and trainer.global_step % self.every_n_steps == 0):
                 self.log_grid(trainer, pl_module)
 
     def log_grid(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Draw the fixed noise now and send it everywhere (rank 0 only)."""
+        """Draw the fixed noise now and send it everywhere (rank 0 only).
+
+        Only rank 0 runs the rest, so nothing in it may be a collective: the run folder comes from
+        run_dir_of (Lightning's trainer.log_dir is a broadcast), and sample() is one local forward pass.
+        """
         if not trainer.is_global_zero:
             return
         grid = make_grid(pl_module.sample(), nrow=self.nrow)
@@ -60,5 +67,6 @@ class FixedNoiseGrid(pl.Callback):
                 logger.experiment.add_image(TAG, grid, global_step=step)
             elif isinstance(logger, WandbLogger):
                 logger.log_image(key=TAG, images=[grid.permute(1, 2, 0).numpy()], step=step)
-        if self.save_png:  # run_folder, not trainer.log_dir: that is a collective, and only rank 0 is here
-            save_png(grid, run_folder(trainer) / "samples" / f"step_{step:08d}.png")
+        run_dir = run_dir_of(trainer)
+        if self.save_png and run_dir is not None:
+            save_png(grid, run_dir / "samples" / f"step_{step:08d}.png")

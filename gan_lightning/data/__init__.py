@@ -8,6 +8,7 @@ from gan_lightning.data.demo import DemoDataModule
 from gan_lightning.data.errors import (
     CacheNotFoundError,
     ChecksumMismatchError,
+    CorruptSourceError,
     DatasetNotFoundError,
     NoImagesError,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "DemoDataModule",
     "DatasetNotFoundError",
     "ChecksumMismatchError",
+    "CorruptSourceError",
     "NoImagesError",
     "CacheNotFoundError",
     "ResumableDistributedSampler",

@@ -9,9 +9,9 @@ flips) on the training device.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable
 
 import pytorch_lightning as pl
 import torch
@@ -93,8 +93,7 @@ class ImageDataModule(pl.LightningDataModule):
     expected_location, list_images and (when downloadable) download_source.
 
     batch_size is the per-process batch of ONE discriminator update; a training step receives
-    `real_batches_per_step` (an attribute of the LightningModule, default 1; n_critic for WGAN-GP)
-    such batches concatenated.
+    `batches_per_step` such batches concatenated (the model's n_critic: the CLI links the two).
     """
 
     name: str = "images"
@@ -112,6 +111,7 @@ class ImageDataModule(pl.LightningDataModule):
         download: bool = True,
         cache_dir: str | None = None,
         seed: int = 0,
+        batches_per_step: int = 1,
     ) -> None:
         super().__init__()
         if image_size < 1:
@@ -122,6 +122,8 @@ class ImageDataModule(pl.LightningDataModule):
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if num_workers < 0:
             raise ValueError(f"num_workers must be 0 or more, got {num_workers}")
+        if batches_per_step < 1:
+            raise ValueError(f"batches_per_step must be at least 1, got {batches_per_step}")
         self.save_hyperparameters()
         self.root = Path(root).expanduser()
         self.image_size = image_size
@@ -131,6 +133,7 @@ class ImageDataModule(pl.LightningDataModule):
         self.random_flip = random_flip
         self.download = download
         self.seed = seed
+        self.batches_per_step = batches_per_step
         self.cache_dir = Path(cache_dir).expanduser().resolve() if cache_dir else default_cache_dir().resolve()
         self._cache_key: str | None = None
         self._images: torch.Tensor | None = None
@@ -188,8 +191,7 @@ class ImageDataModule(pl.LightningDataModule):
     def not_found(self, reason: str) -> DatasetNotFoundError:
         """The one error for a dataset that is neither under root nor downloadable."""
         lines = [
-            f"The {self.name} dataset was not found under {self.root.resolve()} and was not downloaded "
-            f"({reason}).",
+            f"The {self.name} dataset was not found under {self.root.resolve()} and was not downloaded ({reason}).",
             f"  Expected: {self.expected_location()}",
         ]
         if self.url:
@@ -223,8 +225,13 @@ class ImageDataModule(pl.LightningDataModule):
 
     def _key_for(self, source: Path) -> str:
         digest = fingerprint(
-            self.name, self.source_stamp(source), self.source_options(), self.image_size, self.channels,
-            self.crop, FORMAT_VERSION,
+            self.name,
+            self.source_stamp(source),
+            self.source_options(),
+            self.image_size,
+            self.channels,
+            self.crop,
+            FORMAT_VERSION,
         )
         return f"{self.name}-{self.image_size}px-{self.channels}ch-{digest}"
 
@@ -246,8 +253,8 @@ class ImageDataModule(pl.LightningDataModule):
         self._cache_key = self._key_for(source)
         if is_valid_cache(self.cache_path):
             return
+        items, total = self.list_images(source)  # first: an archive that cannot be listed gets no checksum warning
         self.check_source(source)
-        items, total = self.list_images(source)
         write_cache(self.cache_path, items, self.image_size, self.channels, self.crop, total, source=str(source))
 
     def setup(self, stage: str | None = None) -> None:
@@ -273,37 +280,33 @@ class ImageDataModule(pl.LightningDataModule):
     # ----- serving batches --------------------------------------------------------------------
 
     def train_dataloader(self) -> DataLoader:
-        """uint8 batches of real_batches_per_step * batch_size images, full batches only."""
+        """uint8 batches of batches_per_step * batch_size images, full batches only."""
         images = self.images()
         trainer = self.trainer
-        per_step = int(getattr(trainer.lightning_module, "real_batches_per_step", 1)) if trainer else 1
-        loader_batch = per_step * self.batch_size
+        loader_batch = self.batches_per_step * self.batch_size
         world, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
+        dataset = CachedImages(images)
         if self._resume_pending:
-            epoch, start = self._epoch, self._consumed
-            if (loader_batch, world) != (self._loader_batch_size, self._world_size):
-                # the checkpointed epoch was sharded differently: continue at the same fraction of it
-                start = start * self._loader_batch_size * self._world_size // (loader_batch * world)
+            sampler = ResumableDistributedSampler.resuming(
+                dataset, loader_batch, world, rank, self.seed, self._epoch, self._consumed,
+                self._loader_batch_size, self._world_size,
+            )  # fmt: skip
+            if sampler.resharded:
                 rank_zero_warn(
                     f"Resuming with {world} ranks x {loader_batch} images per loader batch, but the checkpoint "
                     f"was written with {self._world_size} x {self._loader_batch_size}: the resumed epoch "
                     "continues at the same fraction, not with exactly the same images."
                 )
         else:
-            epoch, start = (trainer.current_epoch if trainer else self._epoch), 0
+            epoch = trainer.current_epoch if trainer else self._epoch
+            sampler = ResumableDistributedSampler(dataset, loader_batch, world, rank, self.seed, epoch, 0)
         self._resume_pending = False
-        dataset = CachedImages(images)
-        sampler = ResumableDistributedSampler(dataset, loader_batch, world, rank, self.seed, epoch, start)
         if sampler.batches_per_epoch == 0:
             raise ValueError(
                 f"{self.name} has {len(images)} images, fewer than one batch of {loader_batch} per rank on "
                 f"{world} rank(s); lower --data.batch_size."
             )
-        if start >= sampler.batches_per_epoch:  # the checkpoint was written at the end of an epoch
-            epoch, start = epoch + 1, 0
-            sampler.epoch = sampler.start_epoch = epoch
-            sampler.start_batch = 0
-        self._epoch, self._consumed = epoch, start
+        self._epoch, self._consumed = sampler.start_epoch, sampler.start_batch
         self._loader_batch_size, self._world_size = loader_batch, world
         self._sampler = sampler
         used = sampler.total_size

@@ -15,9 +15,9 @@ import multiprocessing
 import os
 import sys
 import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from gan_lightning.data.errors import NoImagesError
 from gan_lightning.data.image import close_archives, decode
+from gan_lightning.errors import UserError
 from gan_lightning.files import atomic_write
 
 FORMAT_VERSION = 1  # bump when the conversion changes, so old caches are not reused
@@ -70,8 +71,24 @@ def _decode_all(items: Iterable[tuple[str, Any]], size: int, channels: int, crop
 
 
 def _decode_named(named_item: tuple[str, Any], size: int, channels: int, crop: str) -> tuple[str, Any]:
+    """(name, result): the array, the reason an image is unreadable, or a UserError (a damaged archive).
+    The UserError comes back as a value for write_cache to raise: raised in a pool worker, it would
+    arrive wrapped in the worker's traceback."""
     name, item = named_item
-    return name, decode(item, size, channels, crop)
+    try:
+        return name, decode(item, size, channels, crop)
+    except UserError as error:
+        return name, error
+
+
+def _until_user_error(items: Iterable[tuple[str, Any]], errors: list[UserError]) -> Iterator[tuple[str, Any]]:
+    """`items` up to the first UserError (a damaged archive read as a stream), which goes into `errors`
+    for write_cache to raise. The pool draws items in a thread of its own; an error raised there is sent
+    through a worker and comes back without the frames of the reader that found the damage, or its cause."""
+    try:
+        yield from items
+    except UserError as error:
+        errors.append(error)
 
 
 def write_cache(
@@ -88,20 +105,26 @@ def write_cache(
     Rows are streamed to disk as they are decoded (CelebA at 64x64 is 2.5 GB), so the final row
     count is only known at the end. numpy pads a .npy header so that axis 0 can grow to 21 digits,
     which lets us write the rows first and the header with the real count last.
-    Files that don't decode are skipped and reported in ONE warning that counts them.
+    Files that don't decode are skipped and reported in ONE warning that counts them. A damaged
+    source (CorruptSourceError, from listing the items or from a worker) is raised here, in this
+    process, and the temporary file is removed: no partial cache is left.
     """
     header_size = len(_npy_header((0, channels, size, size)))
-    count, skipped = 0, []
+    count, skipped, source_errors = 0, [], []
+    results = _decode_all(_until_user_error(items, source_errors), size, channels, crop, total)
     try:
         with atomic_write(path) as partial, open(partial, "wb") as f:
             f.seek(header_size)
-            results = _decode_all(items, size, channels, crop, total)
             for name, result in tqdm(results, total=total, desc=f"Decoding {source or path.stem}", unit="img"):
+                if isinstance(result, UserError):
+                    raise result
                 if isinstance(result, str):
                     skipped.append((name, result))
                     continue
                 f.write(memoryview(result))
                 count += 1
+            if source_errors:
+                raise source_errors[0]
             if count == 0:
                 raise NoImagesError(
                     f"No readable image found in {source}"
@@ -113,6 +136,7 @@ def write_cache(
             f.seek(0)
             f.write(header)
     finally:
+        results.close()  # ends the decode pool now, also when an error left the loop early
         close_archives()
     if skipped:
         examples = "; ".join(f"{name} ({reason})" for name, reason in skipped[:3])

@@ -3,18 +3,42 @@ img_align_celeba/*.jpg or img_align_celeba.zip, plus list_eval_partition.txt for
 
 from __future__ import annotations
 
-import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable
 
 from torchvision.datasets import CelebA
 
+from gan_lightning.data.archives import zip_file_names
 from gan_lightning.data.base import ImageDataModule
 from gan_lightning.data.cache import file_stamp
+from gan_lightning.data.errors import corrupt_source
 from gan_lightning.data.image import CROPS, ZipMember
 
 SPLITS = {"train": "0", "valid": "1", "test": "2"}
+
+
+def read_partition(path: Path) -> list[tuple[str, str]]:
+    """(image name, split digit) for each line "000001.jpg 0" of list_eval_partition.txt.
+
+    Every line must have that form: a file cut short by an interrupted copy ends in a partial line,
+    and a silently skipped line would drop its image from the split.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise corrupt_source(path, f"is not a text file ({error})") from error
+    entries = []
+    for number, line in enumerate(lines, 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2 or parts[1] not in SPLITS.values():
+            raise corrupt_source(path, f"is corrupt: line {number} is {line[:80]!r}, not '<image name> <0, 1 or 2>'")
+        entries.append((parts[0], parts[1]))
+    if not entries:
+        raise corrupt_source(path, "lists no image")
+    return entries
 
 
 class CelebADataModule(ImageDataModule):
@@ -79,13 +103,7 @@ class CelebADataModule(ImageDataModule):
         """File names in the chosen split, or None for all."""
         if self.split == "all":
             return None
-        wanted = set()
-        with open(self.base / self.partition_file) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) == 2 and parts[1] == SPLITS[self.split]:
-                    wanted.add(parts[0])
-        return wanted
+        return {name for name, split in read_partition(self.base / self.partition_file) if split == SPLITS[self.split]}
 
     def list_images(self, source: Path) -> tuple[Iterable[tuple[str, Any]], int | None]:
         wanted = self._wanted()
@@ -93,11 +111,8 @@ class CelebADataModule(ImageDataModule):
             names = sorted(p.name for p in source.iterdir() if p.is_file())
             items = [(name, str(source / name)) for name in names if wanted is None or name in wanted]
         else:
-            with zipfile.ZipFile(source) as archive:
-                members = sorted(info.filename for info in archive.infolist() if not info.is_dir())
+            members = zip_file_names(source)
             items = [
-                (name, ZipMember(str(source), name))
-                for name in members
-                if wanted is None or Path(name).name in wanted
+                (name, ZipMember(str(source), name)) for name in members if wanted is None or Path(name).name in wanted
             ]
         return items, len(items)

@@ -8,28 +8,34 @@ uses torchvision's URL and md5 with our download(), which keeps a corrupt file o
 
 from __future__ import annotations
 
-import io
 import pickle
-import tarfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
-from collections.abc import Iterable, Iterator
 
 import numpy as np
 from torchvision.datasets import CIFAR10
 
+from gan_lightning.data.archives import tar_files
 from gan_lightning.data.base import ImageDataModule, check_split
 from gan_lightning.data.cache import file_stamp
+from gan_lightning.data.errors import corrupt_source
 
 TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
+CIFAR_ROW_BYTES = 3 * 32 * 32
 
 
-def cifar_arrays(batch_file: Any, name: str) -> Iterator[tuple[str, np.ndarray]]:
-    """(name#row, HWC uint8 array) for each image of one CIFAR python batch file."""
-    entry = pickle.load(batch_file, encoding="latin1")
-    data = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    for row, pixels in enumerate(data):
-        yield f"{name}#{row}", pixels
+def cifar_pixels(batch: bytes) -> np.ndarray:
+    """The (N, 32, 32, 3) uint8 images of one CIFAR python batch file's bytes: a pickled dict whose
+    "data" holds N rows of 3072 bytes in CHW order (https://www.cs.toronto.edu/~kriz/cifar.html).
+    Raises ValueError saying why when the bytes are not such a batch (truncated, corrupt, another file)."""
+    try:
+        data = np.asarray(pickle.loads(batch, encoding="latin1")["data"], dtype=np.uint8)
+    except Exception as error:  # damaged pickles fail every way: UnpicklingError, EOFError, MemoryError, ...
+        raise ValueError(f"{type(error).__name__}: {error}") from error
+    if data.ndim != 2 or data.shape[1] != CIFAR_ROW_BYTES:
+        raise ValueError(f"its data has shape {data.shape}, not rows of {CIFAR_ROW_BYTES} bytes")
+    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
 
 
 class CIFAR10DataModule(ImageDataModule):
@@ -80,20 +86,23 @@ class CIFAR10DataModule(ImageDataModule):
 
     def _iter_arrays(self, source: Path) -> Iterator[tuple[str, np.ndarray]]:
         if source.is_dir():
-            for name in self.batch_names:
-                with open(source / name, "rb") as f:
-                    yield from cifar_arrays(f, name)
-            return
-        wanted = {f"{self.folder_name}/{name}": name for name in self.batch_names}
-        found: dict[str, bytes] = {}
-        with tarfile.open(source, mode="r|*") as stream:
-            for member in stream:
-                if member.isfile() and member.name in wanted:
-                    found[wanted[member.name]] = stream.extractfile(member).read()
-        missing = [name for name in self.batch_names if name not in found]
-        if missing:
-            raise ValueError(
-                f"{source} lacks {', '.join(missing)} under {self.folder_name}/; is it CIFAR-10's python archive?"
-            )
-        for name in self.batch_names:  # always in data_batch_1..5 order, whatever the archive order
-            yield from cifar_arrays(io.BytesIO(found[name]), name)
+            batches = ((name, (source / name).read_bytes()) for name in self.batch_names)  # one file at a time
+        else:
+            wanted = {f"{self.folder_name}/{name}": name for name in self.batch_names}
+            found = {wanted[member]: data for member, data in tar_files(source) if member in wanted}
+            missing = [name for name in self.batch_names if name not in found]
+            if missing:
+                names = ", ".join(missing)
+                problem = f"lacks {names} under {self.folder_name}/: it is incomplete, or not CIFAR-10's python archive"
+                raise corrupt_source(source, problem)
+            batches = ((name, found.pop(name)) for name in self.batch_names)
+        for name, batch in batches:  # always in data_batch_1..5 order, whatever the archive order
+            try:
+                images = cifar_pixels(batch)
+            except ValueError as error:
+                if source.is_dir():
+                    raise corrupt_source(source / name, f"is not a CIFAR-10 python batch ({error})") from error
+                problem = f"is corrupt: its member {self.folder_name}/{name} is not a CIFAR-10 python batch ({error})"
+                raise corrupt_source(source, problem) from error
+            for row, pixels in enumerate(images):
+                yield f"{name}#{row}", pixels

@@ -8,9 +8,9 @@ or triangle per image, in one of six colours, of varying size and position, on a
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable
 
 import numpy as np
 from PIL import Image, ImageDraw

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import tarfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable, Iterator
 
+from gan_lightning.data.archives import tar_files
 from gan_lightning.data.base import ImageDataModule
 from gan_lightning.data.cache import iter_files
-
-
-def tar_files(archive: Path) -> Iterator[tuple[str, bytes]]:
-    """(name, bytes) of every regular file, reading the compressed stream once without extracting."""
-    with tarfile.open(archive, mode="r|*") as stream:
-        for member in stream:
-            if member.isfile():
-                yield member.name, stream.extractfile(member).read()
 
 
 class FlowersDataModule(ImageDataModule):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable
 
 from gan_lightning.data.base import ImageDataModule
 from gan_lightning.data.cache import iter_files

@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from gan_lightning.data.archives import open_zip, read_zip_member
+from gan_lightning.data.errors import CorruptSourceError
 
 CROPS = ("stretch", "center")
 
@@ -41,8 +44,8 @@ def open_image(item: Any) -> Image.Image:
     if isinstance(item, ZipMember):
         archive = _open_zips.get(item.archive)
         if archive is None:
-            archive = _open_zips[item.archive] = zipfile.ZipFile(item.archive)
-        item = archive.read(item.name)
+            archive = _open_zips[item.archive] = open_zip(item.archive)
+        item = read_zip_member(archive, item.name)
     if isinstance(item, (bytes, bytearray)):
         return Image.open(io.BytesIO(item))
     if isinstance(item, (str, Path)):
@@ -96,13 +99,23 @@ def convert_image(image: Image.Image, size: int, channels: int, crop: str = "str
 
 
 def decode(item: Any, size: int, channels: int, crop: str) -> np.ndarray | str:
-    """Open and convert one item; on any failure return the reason as a string (the caller skips
-    and counts it: one unreadable file must not stop a 200k-image dataset)."""
+    """Open and convert one item; when the image is unreadable (empty, truncated, not an image) return
+    the reason as a string: the caller skips and counts it, since one bad file must not stop a
+    200k-image dataset. A damaged archive raises CorruptSourceError instead: it is the archive that
+    needs replacing.
+
+    Every pixel is decoded, and a truncated file fails, even where other code has set Pillow's
+    process-wide ImageFile.LOAD_TRUNCATED_IMAGES, which would fill the missing part with grey.
+    """
+    load_truncated, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
         with open_image(item) as image:
             return convert_image(image, size, channels, crop)
+    except CorruptSourceError:
+        raise
     except UnidentifiedImageError:
         return "not an image format Pillow can read"
     except Exception as error:  # PIL raises many types (OSError, SyntaxError, ValueError, ...)
         return f"{type(error).__name__}: {error}"
-
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = load_truncated

@@ -9,31 +9,36 @@ of place.
 
 from __future__ import annotations
 
-import gzip
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
-from collections.abc import Iterable, Iterator
 
 import numpy as np
 from torchvision.datasets import MNIST, FashionMNIST
 
+from gan_lightning.data.archives import read_maybe_gzipped
 from gan_lightning.data.base import ImageDataModule, check_split
 from gan_lightning.data.cache import file_stamp
-from gan_lightning.data.errors import DatasetNotFoundError
+from gan_lightning.data.errors import DatasetNotFoundError, corrupt_source
 
 IDX_DTYPES = {0x08: np.uint8}
 
 
 def read_idx_images(path: Path) -> np.ndarray:
-    """The (N, H, W) uint8 images of an IDX3 file (gzipped or not)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    """The (N, H, W) uint8 images of an IDX3 file, gzipped or not (format: http://yann.lecun.com/exdb/mnist/,
+    "FILE FORMATS"). A truncated or corrupt file raises CorruptSourceError."""
+    data = read_maybe_gzipped(path)
     if len(data) < 16 or data[0:2] != b"\x00\x00" or data[2] != 0x08 or data[3] != 3:
-        raise ValueError(f"{path} is not an IDX file of uint8 images (magic {data[:4].hex()}, expected 00000803)")
+        raise corrupt_source(path, f"is not an IDX file of uint8 images (magic {data[:4].hex()}, expected 00000803)")
     count, height, width = (int.from_bytes(data[i : i + 4], "big") for i in (4, 8, 12))
-    if len(data) != 16 + count * height * width:
-        raise ValueError(f"{path} is truncated: its header says {count} images of {height}x{width}")
+    expected = 16 + count * height * width
+    if len(data) != expected:
+        problem = "is truncated" if len(data) < expected else "is corrupt"
+        raise corrupt_source(
+            path,
+            f"{problem}: its header says {count} images of {height}x{width} ({expected} bytes with the header), "
+            f"but it holds {len(data)} bytes" + (" once decompressed" if path.suffix == ".gz" else ""),
+        )
     return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, height, width)
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import warnings
-import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable
 
+from gan_lightning.data.archives import zip_file_names
 from gan_lightning.data.base import ImageDataModule
 from gan_lightning.data.cache import iter_files
-from gan_lightning.files import file_digest
 from gan_lightning.data.image import ZipMember
+from gan_lightning.files import file_digest
 
 
 class PokemonDataModule(ImageDataModule):
@@ -22,7 +22,6 @@ class PokemonDataModule(ImageDataModule):
     sha1 = "c065c0e2593b8b161a2d7873e42418bf6a21106c"
     archive_name = "pokemon.zip"
     folder_name = "pokemon"
-
 
     def expected_location(self) -> str:
         root = self.root.resolve()
@@ -45,6 +44,5 @@ class PokemonDataModule(ImageDataModule):
         if source.is_dir():
             files = list(iter_files(source))
             return ((str(p.relative_to(source.parent)), str(p)) for p in files), len(files)
-        with zipfile.ZipFile(source) as archive:
-            names = sorted(info.filename for info in archive.infolist() if not info.is_dir())
+        names = zip_file_names(source)
         return ((name, ZipMember(str(source), name)) for name in names), len(names)

@@ -45,6 +45,35 @@ class ResumableDistributedSampler(DistributedSampler):
         self.epoch = start_epoch
         self.start_epoch = start_epoch
         self.start_batch = start_batch
+        self.resharded = False  # set by `resuming` when the checkpointed epoch was sharded differently
+
+    @classmethod
+    def resuming(
+        cls,
+        dataset: Sized,
+        batch_size: int,
+        num_replicas: int,
+        rank: int,
+        seed: int,
+        epoch: int,
+        batches_consumed: int,
+        saved_batch_size: int,
+        saved_replicas: int,
+    ) -> ResumableDistributedSampler:
+        """The sampler that continues `epoch` after `batches_consumed` batches of `saved_batch_size` images
+        per rank on `saved_replicas` ranks: exactly where it stopped when the sharding is the same; at
+        the same fraction of the epoch when it is not (`resharded` is then True); at the start of the next
+        epoch when that epoch was finished."""
+        start = batches_consumed
+        resharded = (batch_size, num_replicas) != (saved_batch_size, saved_replicas)
+        if resharded:
+            start = start * saved_batch_size * saved_replicas // (batch_size * num_replicas)
+        sampler = cls(dataset, batch_size, num_replicas, rank, seed, epoch, start)
+        if sampler.batches_per_epoch > 0 and start >= sampler.batches_per_epoch:
+            sampler.epoch = sampler.start_epoch = epoch + 1
+            sampler.start_batch = 0
+        sampler.resharded = resharded
+        return sampler
 
     def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed(mix_seed(self.seed, self.epoch))

@@ -32,6 +32,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from gan_lightning.gans.ema import make_ema, update_ema
 from gan_lightning.gans.nonfinite import NonFiniteWatch, check_finite_parameters
+from gan_lightning.loops import epoch_finished
 from gan_lightning.nets import build_discriminator, build_generator
 
 
@@ -104,6 +105,9 @@ class GANModule(pl.LightningModule):
         # not persistent because on_save_checkpoint stores it with the step count.
         self.register_buffer("epoch_loss_sums", torch.zeros(2), persistent=False)
         self.epoch_steps = 0
+        # Real images the discriminator has seen, all ranks together (an x axis for W&B users); saved in
+        # checkpoints, so it stays right when a run resumes with another batch size or number of devices.
+        self.images_seen = 0
 
     # ----------------------------------------------------------------------------------------
     # What subclasses define
@@ -118,11 +122,6 @@ class GANModule(pl.LightningModule):
 
     # ----------------------------------------------------------------------------------------
     # Sampling
-
-    @property
-    def real_batches_per_step(self) -> int:
-        """Real minibatches one training step consumes; the datamodule serves them as one batch."""
-        return self.n_critic
 
     def noise(self, n: int) -> Tensor:
         """n latent vectors from the current (step-seeded) RNG."""
@@ -157,6 +156,11 @@ class GANModule(pl.LightningModule):
 
     def training_step(self, batch: Tensor, batch_idx: int) -> dict[str, Tensor]:
         opt_g, opt_d = self.optimizers()
+        if batch.shape[0] % self.n_critic:  # shapes are host metadata: no sync
+            raise ValueError(
+                f"a training batch of {batch.shape[0]} images does not split into n_critic={self.n_critic} "
+                "minibatches: give the datamodule batches_per_step=n_critic (scripts/fit.py links them)."
+            )
         real_batches = batch.chunk(self.n_critic)
         with self._step_rng():
             d_stats = []
@@ -213,7 +217,6 @@ class GANModule(pl.LightningModule):
         self.nonfinite.update({k: v for k, v in stats.items() if k.startswith("loss")}, self.global_step)
         self.epoch_loss_sums = self.epoch_loss_sums + torch.stack([stats["loss_d"], stats["loss_g"]]).float()
         self.epoch_steps += 1
-        # Real images the discriminator has seen, all ranks together: an x axis for W&B users.
         self.images_seen += images * self.trainer.world_size
         if self.global_step % max(self.trainer.log_every_n_steps, 1) != 0:
             return
@@ -224,6 +227,10 @@ class GANModule(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         # Reset here, not at epoch start: a checkpoint then holds the partial sums of its epoch (or
         # none after the epoch ended), and a resumed run logs the same means as an uninterrupted one.
+        # Lightning also calls this when max_steps stops a run mid-epoch: that epoch has not ended, and
+        # a run that resumes it (train longer) logs its mean over all its steps.
+        if not epoch_finished(self.trainer):
+            return
         if self.epoch_steps:
             means = self.epoch_loss_sums / self.epoch_steps
             self.log_dict({"epoch/loss_d": means[0], "epoch/loss_g": means[1]}, on_step=False, on_epoch=True)
@@ -232,7 +239,7 @@ class GANModule(pl.LightningModule):
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
         every = max(self.trainer.log_every_n_steps, 1)
         if self.global_step % every == 0:
-            self.nonfinite.check()
+            self.nonfinite.check(all_ranks=self.trainer.world_size > 1)
 
     # ----------------------------------------------------------------------------------------
     # Plumbing
@@ -287,59 +294,79 @@ class GANModule(pl.LightningModule):
         for tensor, averaged in zip(tensors, torch._utils._unflatten_dense_tensors(flat, tensors)):
             tensor.copy_(averaged)
 
+    def on_train_start(self) -> None:
+        # A resumed run restored the optimizers' learning rates as the checkpointed run left them; set them
+        # from this run's schedule (which may be longer: train longer) for the step it resumes at. For a
+        # run of the same length the value is the one the uninterrupted run computed for this step.
+        for scheduler in self.lr_schedulers() or []:
+            step = scheduler.last_epoch
+            for group, base, factor in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
+                group["lr"] = base * factor(step)
+
     def setup(self, stage: str) -> None:
         if self.hparams.channels_last:
             self.generator.to(memory_format=torch.channels_last)
             self.discriminator.to(memory_format=torch.channels_last)
 
-    def on_fit_start(self) -> None:
-        self.images_seen = self.global_step * self.trainer.world_size * self._images_per_step_per_rank()
-
-    def _images_per_step_per_rank(self) -> int:
-        datamodule = getattr(self.trainer, "datamodule", None)
-        batch_size = getattr(datamodule, "batch_size", 0)
-        return batch_size * self.n_critic
+    def adam_settings(self) -> tuple[tuple[float, tuple[float, float]], tuple[float, tuple[float, float]]]:
+        """((lr, betas) of the generator, (lr, betas) of the discriminator): `lr`/`betas` unless a per-net
+        value is given; an explicit 0 (a frozen net) counts as given."""
+        hp = self.hparams
+        generator = (_given(hp.lr_g, hp.lr), tuple(_given(hp.betas_g, hp.betas)))
+        discriminator = (_given(hp.lr_d, hp.lr), tuple(_given(hp.betas_d, hp.betas)))
+        return generator, discriminator
 
     def configure_optimizers(self):
         hp = self.hparams
         fused = hp.fused_optimizers
         if fused is None:
             fused = self.device.type == "cuda"
-        make = lambda params, lr, betas: torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=fused or None)
-        opt_g = make(self.generator.parameters(), hp.lr_g or hp.lr, hp.betas_g or hp.betas)
-        opt_d = make(self.discriminator.parameters(), hp.lr_d or hp.lr, hp.betas_d or hp.betas)
+        (lr_g, betas_g), (lr_d, betas_d) = self.adam_settings()
+        make = lambda params, lr, betas: torch.optim.Adam(params, lr=lr, betas=betas, fused=fused or None)
+        opt_g = make(self.generator.parameters(), lr_g, betas_g)
+        opt_d = make(self.discriminator.parameters(), lr_d, betas_d)
         if hp.lr_schedule == "constant":
             return [opt_g, opt_d]
         return [opt_g, opt_d], [self._scheduler(opt_g), self._scheduler(opt_d)]
 
     def _scheduler(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:
-        """Warmup then linear or cosine decay to zero over the run, stepped once per generator step."""
+        """Warmup, then linear or cosine decay to zero at the end of this run, stepped once per generator step.
+
+        The learning rate is a function of the step and of this run's length, and the length is not
+        saved in checkpoints (a function given to LambdaLR is not part of its state_dict): a run resumed
+        to train longer (`--ckpt_path last --trainer.max_steps N`) stretches the decay to its new end from
+        the step it resumes at, instead of training its extra steps at lr 0 (linear) or at a rising lr
+        (cosine past its half period).
+        """
         total = self.trainer.estimated_stepping_batches
         if not math.isfinite(total):
             raise ValueError(
                 f"lr_schedule={self.hparams.lr_schedule!r} needs a finite run length: set "
                 "trainer.max_steps (generator iterations) or trainer.max_epochs."
             )
-        warmup = self.hparams.lr_warmup_steps
+        warmup, cosine = self.hparams.lr_warmup_steps, self.hparams.lr_schedule == "cosine"
         decay_steps = max(int(total) - warmup, 1)
-        if self.hparams.lr_schedule == "linear":
-            decay = torch.optim.lr_scheduler.LinearLR(optimizer, 1.0, 0.0, total_iters=decay_steps)
-        else:
-            decay = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=decay_steps)
-        if warmup == 0:
-            return decay
-        warm = torch.optim.lr_scheduler.LinearLR(optimizer, 1.0 / warmup, 1.0, total_iters=warmup)
-        return torch.optim.lr_scheduler.SequentialLR(optimizer, [warm, decay], milestones=[warmup])
+
+        def factor(step: int) -> float:
+            if step < warmup:  # linear from 1/warmup to 1 over the warmup steps
+                return (1 + step * (warmup - 1) / warmup) / warmup
+            done = min(step - warmup, decay_steps) / decay_steps
+            return 0.5 * (1 + math.cos(math.pi * done)) if cosine else 1 - done
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        # Never write a checkpoint of a run that has gone NaN (one host sync per checkpoint).
-        self.nonfinite.check()
+        # Never write a checkpoint of a run that has gone NaN (one host sync per checkpoint). Every rank
+        # builds the checkpoint (only rank 0 writes it), so the ranks agree on the check.
+        distributed = self._trainer is not None and self.trainer.world_size > 1
+        self.nonfinite.check(all_ranks=distributed)
         check_finite_parameters(dict(self.named_parameters()))
         checkpoint["gan_lightning"] = {
             "module": type(self).__name__,
             "noise_seed": self.noise_seed,
             "epoch_loss_sums": self.epoch_loss_sums.detach().cpu(),
             "epoch_steps": self.epoch_steps,
+            "images_seen": self.images_seen,
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
@@ -349,7 +376,13 @@ class GANModule(pl.LightningModule):
             if "epoch_loss_sums" in state:
                 self.epoch_loss_sums = state["epoch_loss_sums"].to(self.device)
                 self.epoch_steps = int(state["epoch_steps"])
+            self.images_seen = int(state.get("images_seen", 0))
 
 
 def _no_closure() -> None:
     return None
+
+
+def _given(value, default):
+    """`value` unless it is None: an explicit 0 (a frozen net) or (0, 0) stays as given."""
+    return default if value is None else value

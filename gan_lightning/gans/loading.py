@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from gan_lightning.errors import UserError
 from gan_lightning.gans.base import GANModule
 from gan_lightning.gans.dcgan import DCGANModule
 from gan_lightning.gans.wgan_gp import WGANGPModule
@@ -19,7 +20,7 @@ from gan_lightning.gans.wgan_gp import WGANGPModule
 MODULES: dict[str, type[GANModule]] = {cls.__name__: cls for cls in (DCGANModule, WGANGPModule)}
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """The file is not a readable gan-lightning checkpoint."""
 
 

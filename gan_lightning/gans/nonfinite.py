@@ -30,12 +30,23 @@ class NonFiniteWatch:
         newly_bad = ~torch.isfinite(values) & (self.first_bad_step < 0)
         self.first_bad_step = torch.where(newly_bad, step, self.first_bad_step)
 
-    def check(self) -> None:
-        """Raise NonFiniteLossError naming the first loss and step that went bad (one host sync)."""
+    def check(self, all_ranks: bool = False) -> None:
+        """Raise NonFiniteLossError naming the first loss and step that went bad (one host sync).
+
+        all_ranks: under DDP, every rank must call this at the same point; the ranks then agree (one
+        all-reduce) and all raise together, naming the earliest bad step of any rank. A rank that raised
+        alone would leave the others waiting in their next collective: under fp16 the GradScaler skips an
+        inf step on every rank, so only the rank whose loss overflowed would ever see it.
+        """
         if self.first_bad_step is None:
             return
-        steps = self.first_bad_step.tolist()
-        bad = [(step, name) for step, name in zip(steps, self.names) if step >= 0]
+        steps = self.first_bad_step
+        if all_ranks and torch.distributed.is_available() and torch.distributed.is_initialized():
+            never = torch.iinfo(torch.long).max
+            earliest = torch.where(steps < 0, never, steps)
+            torch.distributed.all_reduce(earliest, op=torch.distributed.ReduceOp.MIN)
+            steps = torch.where(earliest == never, -1, earliest)
+        bad = [(step, name) for step, name in zip(steps.tolist(), self.names) if step >= 0]
         if bad:
             step, name = min(bad)
             raise NonFiniteLossError(

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from gan_lightning.errors import UserError
+
 GRID_NAME = re.compile(r"step_(\d+)\.png")
 
 
-class NoGridsError(FileNotFoundError):
+class NoGridsError(UserError, FileNotFoundError):
     """A run folder without any fixed-noise grid PNGs."""
 
 

@@ -7,10 +7,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from gan_lightning.errors import UserError
+
 CONFIG_NAME = "config.yaml"
 
 
-class NoRunConfigError(FileNotFoundError):
+class NoRunConfigError(UserError, FileNotFoundError):
     """A checkpoint or run folder without the resolved config.yaml that says what its data is."""
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_lightning.callbacks.checkpoint import AtomicCheckpointIO
-from gan_lightning.cli import resolve_run
+from gan_lightning.checkpoint_io import AtomicCheckpointIO
+from gan_lightning.runs import resolve_run
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_a_save_that_fails_while_serialising_keeps_the_old_checkpoint(good):
 
 WRITER = """
 import sys, torch
-from gan_lightning.callbacks.checkpoint import AtomicCheckpointIO
+from gan_lightning.checkpoint_io import AtomicCheckpointIO
 big = torch.ones(int(sys.argv[2]), dtype=torch.uint8)  # slow enough to be caught mid-write
 AtomicCheckpointIO().save_checkpoint({"global_step": 8, "state_dict": {"w": big}}, sys.argv[1])
 """

@@ -133,3 +133,50 @@ def write_idx_gz(path: Path, images: np.ndarray) -> Path:
 
 
 UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: nothing listens, so the connection is refused
+
+
+# ----- damaged copies -----------------------------------------------------------------------
+
+
+def noise_image(size: int = 32, seed: int = 0) -> Image.Image:
+    """Random RGB pixels: their PNG or JPEG is large and incompressible, so a cut lands inside the pixel data."""
+    return Image.fromarray(np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8))
+
+
+def random_bytes(count: int, seed: int = 0) -> bytes:
+    """Incompressible bytes: deflate stores them verbatim, so they can be found and flipped in a .gz or .tgz."""
+    return np.random.default_rng(seed).integers(0, 256, count, dtype=np.uint8).tobytes()
+
+
+def truncate(path: Path, keep: float = 0.5) -> Path:
+    """Cut `path` to the first `keep` of its bytes, as an interrupted download or copy leaves it."""
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+def flip_byte(path: Path, offset: int) -> Path:
+    """Invert one byte of `path` in place, as a bad disk or a faulty transfer does."""
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+def offset_of(path: Path, content: bytes) -> int:
+    """Where `content` (random_bytes stored verbatim by deflate) sits in a compressed file: a byte to flip
+    there changes the decompressed data without upsetting zlib, so only the gzip CRC-32 can catch it."""
+    middle = len(content) // 2  # deflate blocks hold about 16k symbols: one in the middle holds nothing else
+    offset = path.read_bytes().find(content[middle : middle + 64])
+    assert offset > 0, "the random bytes were not stored verbatim"
+    return offset
+
+
+def zip_member_data_offset(path: Path, name: str) -> int:
+    """Where a member's data starts: after its local header of 30 bytes, file name and extra field
+    (PKWARE APPNOTE.TXT 4.3.7)."""
+    with zipfile.ZipFile(path) as archive:
+        start = archive.getinfo(name).header_offset
+    header = path.read_bytes()[start : start + 30]
+    name_length, extra_length = int.from_bytes(header[26:28], "little"), int.from_bytes(header[28:30], "little")
+    return start + 30 + name_length + extra_length

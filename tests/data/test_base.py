@@ -7,8 +7,12 @@ from gan_lightning.data import DemoDataModule, ImageDataModule, PokemonDataModul
 
 @pytest.mark.parametrize(
     ("kwargs", "word"),
-    [({"image_size": 0}, "image_size"), ({"channels": 2}, "channels"), ({"batch_size": 0}, "batch_size"),
-     ({"num_workers": -1}, "num_workers")],
+    [
+        ({"image_size": 0}, "image_size"),
+        ({"channels": 2}, "channels"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"num_workers": -1}, "num_workers"),
+    ],
 )
 def test_bad_arguments_are_rejected_with_their_name(kwargs, word):
     with pytest.raises(ValueError, match=word):

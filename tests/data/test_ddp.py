@@ -36,8 +36,14 @@ def test_two_ranks_train_on_disjoint_equal_shards(tmp_path):
     cache = str(tmp_path / "cache")
     dm = DemoDataModule(root=str(tmp_path), cache_dir=cache, image_size=8, num_images=30, batch_size=4)
     trainer = pl.Trainer(
-        accelerator="cpu", devices=2, strategy="ddp_fork", max_epochs=1, logger=False,
-        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+        accelerator="cpu",
+        devices=2,
+        strategy="ddp_fork",
+        max_epochs=1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
     )
     trainer.fit(ShardRecorder(str(tmp_path)), datamodule=dm)
     dm.setup()

@@ -18,12 +18,15 @@ def folder(path, tmp_path, **kwargs):
 
 def test_flat_and_nested_images_of_mixed_formats(tmp_path):
     images = tmp_path / "mine"
-    write_files(images, {
-        "a.png": png_bytes(solid((255, 0, 0), 10)),
-        "b.jpg": jpeg_bytes(solid((0, 0, 255), 12)),
-        "cats/c.png": png_bytes(rgba_half_transparent(8)),
-        "cats/deep/d.png": png_bytes(solid(30, 9, "L")),
-    })
+    write_files(
+        images,
+        {
+            "a.png": png_bytes(solid((255, 0, 0), 10)),
+            "b.jpg": jpeg_bytes(solid((0, 0, 255), 12)),
+            "cats/c.png": png_bytes(rgba_half_transparent(8)),
+            "cats/deep/d.png": png_bytes(solid(30, 9, "L")),
+        },
+    )
     dm = folder(images, tmp_path)
     dm.prepare_data()
     dm.setup()

@@ -12,8 +12,14 @@ from gan_lightning.data import DemoDataModule, ResumableDistributedSampler, uint
 
 def demo(tmp_path, **kwargs) -> DemoDataModule:
     return DemoDataModule(
-        root=str(tmp_path), cache_dir=str(tmp_path / "cache"), image_size=4, num_images=26, batch_size=4,
-        random_flip=True, seed=11, **kwargs,
+        root=str(tmp_path),
+        cache_dir=str(tmp_path / "cache"),
+        image_size=4,
+        num_images=26,
+        batch_size=4,
+        random_flip=True,
+        seed=11,
+        **kwargs,
     )
 
 
@@ -71,9 +77,8 @@ def test_restore_from_the_end_of_an_epoch_starts_the_next_one(tmp_path):
 
 
 class BatchRecorder(pl.LightningModule):
-    """Trains a scalar on the real batches and records every batch its training_step receives."""
-
-    real_batches_per_step = 2  # like WGAN-GP's n_critic: two loader batches per training step
+    """Trains a scalar on the real batches and records every batch its training_step receives (two loader
+    batches per step, like WGAN-GP with n_critic 2: the datamodule is given batches_per_step=2)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -94,8 +99,14 @@ class BatchRecorder(pl.LightningModule):
 
 def trainer(tmp_path, **kwargs) -> pl.Trainer:
     return pl.Trainer(
-        accelerator="cpu", devices=1, max_epochs=3, logger=False, enable_progress_bar=False,
-        enable_model_summary=False, default_root_dir=str(tmp_path), **kwargs,
+        accelerator="cpu",
+        devices=1,
+        max_epochs=3,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(tmp_path),
+        **kwargs,
     )
 
 
@@ -105,7 +116,7 @@ def test_lightning_resume_from_mid_epoch_checkpoint_continues_the_sequence(tmp_p
     model = BatchRecorder()
     checkpoints = ModelCheckpoint(dirpath=tmp_path / "ckpt", filename="{step}", every_n_train_steps=1, save_top_k=-1)
     with caplog.at_level(logging.INFO):
-        trainer(tmp_path, callbacks=[checkpoints]).fit(model, datamodule=demo(tmp_path))
+        trainer(tmp_path, callbacks=[checkpoints]).fit(model, datamodule=demo(tmp_path, batches_per_step=2))
     reference = model.seen
     assert len(reference) == 9 and reference[0].shape == (8, 3, 4, 4)
     assert reference[0].dtype == torch.float32 and reference[0].min() >= -1 and reference[0].max() <= 1
@@ -114,7 +125,11 @@ def test_lightning_resume_from_mid_epoch_checkpoint_continues_the_sequence(tmp_p
     for step in (4, 3):  # mid-epoch (epoch 1, after its first step) and at an epoch's end
         resumed_model = BatchRecorder()
         resumed_trainer = trainer(tmp_path)
-        resumed_trainer.fit(resumed_model, datamodule=demo(tmp_path), ckpt_path=tmp_path / "ckpt" / f"step={step}.ckpt")
+        resumed_trainer.fit(
+            resumed_model,
+            datamodule=demo(tmp_path, batches_per_step=2),
+            ckpt_path=tmp_path / "ckpt" / f"step={step}.ckpt",
+        )
         assert len(resumed_model.seen) == 9 - step
         for got, expected in zip(resumed_model.seen, reference[step:], strict=True):
             assert torch.equal(got, expected)
@@ -134,8 +149,13 @@ def test_resume_with_another_batch_size_continues_at_the_same_point_with_a_warni
     first = prepared(demo(tmp_path))
     run_epochs(first, first.train_dataloader(), epochs=1, stop_after=(0, 2))  # 2 batches of 4 = 8 images
     resumed = DemoDataModule(
-        root=str(tmp_path), cache_dir=str(tmp_path / "cache"), image_size=4, num_images=26, batch_size=2,
-        random_flip=False, seed=11,
+        root=str(tmp_path),
+        cache_dir=str(tmp_path / "cache"),
+        image_size=4,
+        num_images=26,
+        batch_size=2,
+        random_flip=False,
+        seed=11,
     )
     resumed.setup()
     resumed.load_state_dict(first.state_dict())
