@@ -13,12 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from gan_lightning.errors import UserError
-from gan_lightning.gans.loading import load_gan
 from gan_lightning.visuals.grid_files import NoGridsError, grid_files
-from gan_lightning.visuals.real_images import CONFIG_NAME, dataset_images
 from gan_lightning.visuals.report import write_report
-from gan_lightning.visuals.run_images import GeneratorPictures, PictureSettings, generator_pictures
+from gan_lightning.visuals.run_images import PictureSettings, pictures_from_files
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,28 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     except NoGridsError as error:
         print(f"report.py: {error}", file=sys.stderr)
         return 2
-    pictures = run_pictures(args.run_dir, args.ckpt or args.run_dir / "checkpoints" / "last.ckpt", args, overrides)
+    ckpt = args.ckpt or args.run_dir / "checkpoints" / "last.ckpt"
+    pictures = pictures_from_files(args.run_dir, ckpt, overrides, PictureSettings(seed=args.seed), args.device)
     for reason in pictures.missing:
         print(f"report.py: {reason}", file=sys.stderr)
     print(f"wrote {write_report(args.run_dir, pictures)}")
     return 0
-
-
-def run_pictures(run_dir: Path, ckpt: Path, args: argparse.Namespace, overrides: list[str]) -> GeneratorPictures:
-    """The generator pictures, or a GeneratorPictures that says why there are none."""
-    try:
-        module = load_gan(ckpt, map_location=args.device)
-    except UserError as error:
-        return GeneratorPictures(missing=[f"No generator pictures: {error}"])
-    config, reals, why = run_dir / CONFIG_NAME, None, ""
-    if not config.is_file():
-        why = f"unknown: no {config}"
-    else:
-        try:
-            reals = dataset_images(config, *overrides)
-        except UserError as error:  # data not found or damaged
-            why = f"not available ({error}); pass --data.root DIR if the data has moved"
-    return generator_pictures(module, reals, PictureSettings(seed=args.seed), why)
 
 
 if __name__ == "__main__":

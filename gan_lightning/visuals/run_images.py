@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from gan_lightning.errors import UserError
 from gan_lightning.gans import GANModule
+from gan_lightning.gans.loading import load_gan
 from gan_lightning.images import make_grid
 from gan_lightning.visuals.latent_walk import walk_images
 from gan_lightning.visuals.panels import as_float_images, side_by_side, to_rgb_array
-from gan_lightning.visuals.real_images import real_subset
+from gan_lightning.visuals.real_images import CONFIG_NAME, dataset_images, real_subset
 
 
 def generated(module: GANModule, num: int, seed: int, batch_size: int = 256) -> Tensor:
@@ -86,3 +89,23 @@ def generator_pictures(
     walks = walk_images(module, settings.walks, settings.walk_steps, settings.seed)
     pictures.latent_walk = walk_grid(walks)
     return pictures
+
+
+def pictures_from_files(
+    run_dir: Path, ckpt: Path, data_overrides: list[str], settings: PictureSettings, device: str = "cpu"
+) -> GeneratorPictures:
+    """The pictures of a run folder's generator (from `ckpt`) and data (from its config.yaml with
+    fit.py-style `data_overrides`), or as many of them as can be made, with the reasons for the rest."""
+    try:
+        module = load_gan(ckpt, map_location=device)
+    except UserError as error:
+        return GeneratorPictures(missing=[f"No generator pictures: {error}"])
+    config, reals, why = run_dir / CONFIG_NAME, None, ""
+    if not config.is_file():
+        why = f"unknown: no {config}"
+    else:
+        try:
+            reals = dataset_images(config, *data_overrides)
+        except UserError as error:  # data not found or damaged
+            why = f"not available ({error}); pass --data.root DIR if the data has moved"
+    return generator_pictures(module, reals, settings, why)
