@@ -86,9 +86,10 @@ def resume_command(run_dir: Path) -> str:
     )
 
 
-def _image(uri: str, alt: str, element_id: str, natural_width: int) -> str:
-    """An <img> shown at a whole multiple of its size (small grids are enlarged, pixels kept sharp)."""
-    shown = natural_width * max(1, min(3, 560 // max(natural_width, 1)))
+def _image(uri: str, alt: str, element_id: str, natural_width: int, room: int = 900) -> str:
+    """An <img> shown at the largest whole multiple (up to 3) of its size that fits `room` pixels:
+    small grids are enlarged with their pixels kept sharp."""
+    shown = natural_width * max(1, min(3, room // max(natural_width, 1)))
     return (
         f'<img id="{element_id}" class="pixels" src="{uri}" alt="{html.escape(alt)}" '
         f'style="width:{shown}px" width="{shown}">'
@@ -165,10 +166,12 @@ def build_report(run_dir: str | Path, pictures: GeneratorPictures | None = None)
         _section(
             "Training progress",
             '<div class="row"><figure>'
-            + _image(gif_data_uri(_progress_gif(run_dir, newest_grid)), "progress animation", "progress", final_width)
+            + _image(
+                gif_data_uri(_progress_gif(run_dir, newest_grid)), "progress animation", "progress", final_width, 560
+            )
             + f"<figcaption>The fixed noise from step {grids[0][0]:,} to {last_step:,} "
             f"({len(grids)} grids; samples/{GIF_NAME})</figcaption></figure><figure>"
-            + _image(png_data_uri(final_grid), f"grid at step {last_step}", "final-grid", final_width)
+            + _image(png_data_uri(final_grid), f"grid at step {last_step}", "final-grid", final_width, 560)
             + f"<figcaption>Final grid, step {last_step:,} ({newest_grid.name})</figcaption></figure></div>",
             "progress-section",
         ),
@@ -282,13 +285,13 @@ def write_report(run_dir: str | Path, pictures: GeneratorPictures | None = None)
 
 
 STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 960px; margin: 1.5em auto;
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1180px; margin: 1.5em auto;
        padding: 0 1em; color: #222; line-height: 1.4; }
 h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ddd; }
 h3 { font-size: 1em; } .meta { color: #666; margin-top: 0; }
 .row { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
 figure { margin: 0.5em 0; max-width: 100%; } figcaption { font-size: 0.85em; color: #555; }
-img { max-width: 100%; height: auto; } img.pixels { image-rendering: pixelated; } img.chart { width: 100%; }
+img { max-width: 100%; height: auto; } img.pixels { image-rendering: pixelated; } img.chart { width: 100%; max-width: 900px; }
 pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }
 .scroll { overflow-x: auto; } table { border-collapse: collapse; font-size: 0.8em; }
 td, th { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: left; white-space: nowrap; }
