@@ -37,8 +37,8 @@ def line_chart(panels: list[tuple[str, str, dict[str, Series]]]) -> bytes:
             ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(x):,}"))
             ax.grid(alpha=0.3)
-            if len(curves) > 1:
-                ax.legend(fontsize=8, loc="best", framealpha=0.85)
+            if len(curves) > 1:  # below the axes, never over a curve
+                ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=len(curves), frameon=False)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
         return buffer.getvalue()

@@ -291,8 +291,10 @@ h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; border-bot
 h3 { font-size: 1em; } .meta { color: #666; margin-top: 0; }
 .row { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
 figure { margin: 0.5em 0; max-width: 100%; } figcaption { font-size: 0.85em; color: #555; }
-img { max-width: 100%; height: auto; } img.pixels { image-rendering: pixelated; } img.chart { width: 100%; max-width: 900px; }
+img { max-width: 100%; height: auto; } img.pixels { image-rendering: pixelated; }
+img.chart { width: 100%; max-width: 900px; }
 pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }
+#resume { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.9em; }
 .scroll { overflow-x: auto; } table { border-collapse: collapse; font-size: 0.8em; }
 td, th { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: left; white-space: nowrap; }
 .missing { color: #a55; font-style: italic; }
