@@ -95,24 +95,29 @@ def test_the_reference_is_computed_at_the_first_evaluation_and_the_cost_was_said
 
 @needs_fid_helper
 def test_evaluate_script_gives_the_numbers_training_logged(fid_run, converted_weights):
-    """Same checkpoint (last.ckpt, step 4), samples (noise seed 0) and reference (the cached 16 images)."""
+    """`--run`: best.ckpt and last.ckpt, with the samples (noise seed 0) and reference (the cached 16 images)
+    training used: each record's FID and KID equal what training logged at that checkpoint's step."""
     _, run, _ = fid_run
     result = subprocess.run(
         [
-            sys.executable, str(REPO / "scripts" / "evaluate.py"), "--ckpt", str(run / "checkpoints" / "last.ckpt"),
-            "--metrics", "fid,kid", "--feature", "64", "--num", "12", "--batch_size", "12", "--real_max_images",
-            "16", "--kid_subsets", "10", "--kid_subset_size", "6", "--weights_path", str(converted_weights[0]),
-            "--device", "cpu", "--no_progress",
+            sys.executable, str(REPO / "scripts" / "evaluate.py"), "--run", str(run), "--metrics", "fid,kid",
+            "--feature", "64", "--num", "12", "--batch_size", "12", "--real_max_images", "16", "--kid_subsets", "10",
+            "--kid_subset_size", "6", "--weights_path", str(converted_weights[0]), "--device", "cpu", "--no_progress",
         ],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    (record,) = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert record["step"] == 4 and record["protocol"]["n_real"] == 16 and record["protocol"]["n_fake"] == 12
-    logged = {tag: tensorboard_events(run).Scalars(f"val/{tag}")[-1] for tag in ("fid", "kid")}
-    for tag, point in logged.items():
-        assert point.step == 4
-        assert record["metrics"][tag] == pytest.approx(point.value, rel=1e-3), tag
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [record["checkpoint"] for record in records] == [
+        str(run / "checkpoints" / n) for n in ("best.ckpt", "last.ckpt")
+    ]
+    events = tensorboard_events(run)
+    for record in records:
+        assert record["protocol"]["n_real"] == 16 and record["protocol"]["n_fake"] == 12
+        for tag in ("fid", "kid"):
+            (logged,) = [p for p in events.Scalars(f"val/{tag}") if p.step == record["step"]]
+            assert record["metrics"][tag] == pytest.approx(logged.value, rel=1e-3), (record["checkpoint"], tag)
+    assert records[1]["step"] == 4
 
 
 @needs_fid_helper
