@@ -62,15 +62,16 @@ def test_inception_score_splits_are_shuffled_equal_tenths():
 
 
 def test_prdc_on_points_whose_answers_are_worked_out_by_hand():
-    """k = 1 on a line. Reals 0..5: each real ball has radius 1. Fakes 0.5, 0.5, 10: fake radii 0 (the twin
-    at distance 0), 0, and 9.5.
-    precision: fakes in some real ball: the two 0.5s -> 2/3. density: 0.5 lies in the balls of 0 and 1, twice
-    -> 4 / (1 * 3). coverage: reals whose ball holds a fake: 0 and 1 -> 2/6. recall: reals in some fake ball:
-    |r - 10| < 9.5 for r = 1..5 (the 0.5s' balls are empty) -> 5/6."""
+    """k = 1 on a line. Reals 0..5: each real ball has radius 1. Fakes 0.5, 0.5, 10, 6: fake radii 0, 0 (the
+    twins), 4 and 4. Comparisons are strict (Naeem et al.'s code), so 6, at distance exactly 1 from real 5,
+    is outside its ball.
+    precision: fakes in some real ball: the two 0.5s -> 2/4. density: each 0.5 lies in the balls of 0 and 1
+    -> 4 / (1 * 4). coverage: reals whose ball holds a fake: 0 and 1 -> 2/6. recall: reals in some fake ball:
+    |r - 6| < 4 for r = 3, 4, 5 (the 0.5s' balls are empty, 10's reaches no real) -> 3/6."""
     real = torch.arange(6.0)[:, None]
-    fake = torch.tensor([[0.5], [0.5], [10.0]])
+    fake = torch.tensor([[0.5], [0.5], [10.0], [6.0]])
     out = precision_recall_density_coverage(real, fake, k=1)
-    expected = {"precision": 2 / 3, "recall": 5 / 6, "density": 4 / 3, "coverage": 1 / 3}
+    expected = {"precision": 1 / 2, "recall": 1 / 2, "density": 1.0, "coverage": 1 / 3}
     assert out == pytest.approx(expected, abs=1e-12)
 
 
