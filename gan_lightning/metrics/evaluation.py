@@ -116,16 +116,25 @@ class Evaluator:
         if self.reference_info is None:
             raise RuntimeError("Evaluator: call load_reference(datamodule) before evaluating")
         result = None
+        # Rank 0 alone scores: score() is local arithmetic with no collective, so the other ranks simply wait in
+        # the broadcast below. An error on rank 0 is broadcast too and raised on every rank, rather than
+        # leaving the others waiting for a value that never comes.
         if rank_and_world_size()[0] == 0:
-            values, unavailable, details = score(
-                self.names, self.reference, fake, self.layer, self.settings, self.head_problem
-            )
-            result = {
-                "metrics": values,
-                "unavailable": unavailable,
-                "protocol": {**self.protocol(), **protocol, **details},
-            }
-        return broadcast_from_rank_zero(result)
+            try:
+                values, unavailable, details = score(
+                    self.names, self.reference, fake, self.layer, self.settings, self.head_problem
+                )
+                result = {
+                    "metrics": values,
+                    "unavailable": unavailable,
+                    "protocol": {**self.protocol(), **protocol, **details},
+                }
+            except ValueError as error:
+                result = {"error": str(error)}
+        result = broadcast_from_rank_zero(result)
+        if "error" in result:
+            raise ValueError(result["error"])
+        return result
 
     def protocol(self) -> dict:
         """How the numbers were made, beside the numbers."""

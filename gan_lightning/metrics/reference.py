@@ -114,6 +114,7 @@ def load_or_compute_reference(
         "image_shape": list(images.shape[1:]),
         "images": images_fingerprint(images),
     }
+    # Rank 0 alone reads the cache (file IO, no collective); its verdict is every rank's.
     cached = read_reference_cache(Path(cache_file), key) if rank == 0 else None
     if not broadcast_from_rank_zero(cached is None):
         return cached
@@ -126,7 +127,7 @@ def load_or_compute_reference(
         progress=progress and rank == 0,
     )[layer]
     features = gather_rows(features)
-    if rank != 0:
+    if rank != 0:  # the rest is rank 0's file IO and arithmetic, no collective: the others may go on
         return None
     features = features.cpu()
     mean, cov = feature_statistics(features)

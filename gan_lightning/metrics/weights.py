@@ -109,7 +109,7 @@ def agree_on_weights(weights_path: str | Path | None, download: bool, device: to
     if world == 1:
         return resolve_fid_weights(weights_path, download=download)
     answer: tuple[str | None, str | None] = (None, None)
-    if rank == 0:
+    if rank == 0:  # file look-ups and a download: no collective inside, the others wait in the broadcast
         try:
             answer = (resolve_fid_weights(weights_path, download=download), None)
         except FileNotFoundError as error:  # a bad explicit path: every rank must raise, not only rank 0

@@ -3,7 +3,8 @@
 - the reference features are computed in shares on both ranks, gathered and cached by rank 0;
 - the generated samples are split over the ranks (uneven shares), gathered in sample order, and the scores
   (FID, KID, IS, precision/recall/density/coverage) computed on rank 0 are every rank's;
-- the FID weights are found on rank 0 and its decision (on, off, or an error) is every rank's.
+- the FID weights are found on rank 0 and its decision (on, off, or an error) is every rank's;
+- an error while rank 0 scores is raised on every rank (not a hang).
 
 A rank stuck in a collective prints its stack and exits after WORKER_TIMEOUT_S (faulthandler), which fails
 the test instead of hanging it.
@@ -37,7 +38,7 @@ def data(cache_dir: str) -> DemoDataModule:
     return datamodule
 
 
-def evaluate(cache_dir: str) -> tuple[dict, Evaluator]:
+def evaluate(cache_dir: str) -> tuple[dict, Evaluator, DCGANModule]:
     torch.manual_seed(0)
     gan = DCGANModule(
         latent_dim=8, image_size=16, channels=3, generator_options={"width": 8}, discriminator_options={"width": 8}
@@ -45,7 +46,7 @@ def evaluate(cache_dir: str) -> tuple[dict, Evaluator]:
     settings = ScoreSettings(kid_subsets=10, kid_subset_size=10)
     evaluator = Evaluator(SmallExtractor(), list(METRICS), "feat", None, batch_size=4, settings=settings)
     evaluator.load_reference(data(cache_dir), progress=False)
-    return evaluator.evaluate_generator(gan, NUM_SAMPLES, seed=3, progress=False), evaluator
+    return evaluator.evaluate_generator(gan, NUM_SAMPLES, seed=3, progress=False), evaluator, gan
 
 
 def isolate_weights_lookup(tmp: str, rank: int, env_weights: str | None) -> None:
@@ -75,9 +76,14 @@ def worker(rank: int, init_file: str, tmp: str) -> None:
     faulthandler.dump_traceback_later(WORKER_TIMEOUT_S, exit=True)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD)
     decisions = weights_decisions(tmp, rank)
-    result, evaluator = evaluate(f"{tmp}/data")
+    result, evaluator, gan = evaluate(f"{tmp}/data")
     held = None if evaluator.reference is None else len(evaluator.reference)
-    torch.save({"result": result, "held": held, **decisions}, f"{tmp}/rank{rank}.pt")
+    try:  # IS needs 10 samples: rank 0's scoring fails, and every rank must hear of it
+        evaluator.evaluate_generator(gan, 5, seed=3, progress=False)
+        scoring_error = None
+    except ValueError as err:
+        scoring_error = str(err)
+    torch.save({"result": result, "held": held, "scoring_error": scoring_error, **decisions}, f"{tmp}/rank{rank}.pt")
     dist.destroy_process_group()
     faulthandler.cancel_dump_traceback_later()
 
@@ -90,7 +96,7 @@ def test_two_process_metrics_equal_single_device_and_every_rank_follows_rank_zer
     ddp_cache = torch.load(next((tmp_path / "data" / "fid").glob("*.pt")), weights_only=True)
 
     shutil.rmtree(tmp_path / "data" / "fid")
-    single, evaluator = evaluate(str(tmp_path / "data"))
+    single, evaluator, _ = evaluate(str(tmp_path / "data"))
     assert set(single["metrics"]) == {*METRICS, "kid_std", "is_std"}
     assert torch.allclose(ddp_cache["features"], evaluator.reference.features, atol=1e-5)
     assert [r["held"] for r in ranks] == [30, None]  # rank 0 alone holds the reference
@@ -101,4 +107,5 @@ def test_two_process_metrics_equal_single_device_and_every_rank_follows_rank_zer
         assert r["rank0_has"] == str(tmp_path / "weights.pth")  # rank 1 found none, follows rank 0
         assert r["rank0_lacks"] is None  # rank 1 found some, follows rank 0: off everywhere
         assert r["error"] is not None and "missing.pth" in r["error"]  # rank 0's error raised on every rank
+        assert "at least 10 samples" in r["scoring_error"]  # rank 0's scoring error, raised on every rank
     assert single["metrics"]["fid"] > 0 and 0 <= single["metrics"]["coverage"] <= 1
