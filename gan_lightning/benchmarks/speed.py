@@ -51,13 +51,11 @@ from gan_lightning.callbacks import FixedNoiseGrid
 from gan_lightning.config import build_from_config
 from gan_lightning.data import DemoDataModule, ImageDataModule
 from gan_lightning.files import atomic_write
-from gan_lightning.metrics.fid import (
-    build_fid_metric,
-    compute_fid,
-    load_or_compute_real_stats,
-    resolve_fid_weights,
-    to_fid_input,
-)
+from gan_lightning.metrics.evaluation import Evaluator
+from gan_lightning.metrics.frechet import feature_statistics, frechet_distance
+from gan_lightning.metrics.generated import generated_features, seeded_noise
+from gan_lightning.metrics.inception import extract_features
+from gan_lightning.metrics.weights import resolve_fid_weights
 from gan_lightning.nets import build_discriminator, build_generator
 
 REPO = Path(__file__).resolve().parents[2]  # the checkout: configs/ and ../shared/data are found from it
@@ -358,22 +356,21 @@ def bench_fid(args) -> dict:
     datamodule, data = make_datamodule(recipe, args, args.batch_dcgan)
     images = datamodule.images()
     real_images = min(len(images), args.fid_real_images or max(args.fid_samples, 2))
-    metric = build_fid_metric(weights, device=device, download=False, feature=args.fid_feature)
-    cache_file = Path(datamodule.cache_dir) / "fid" / f"{datamodule.cache_key}.pt"
-    load_or_compute_real_stats(metric, images, cache_file, args.fid_batch, max_images=real_images, progress=False)
+    layer = str(args.fid_feature)
+    evaluator = Evaluator.from_weights(weights, ["fid"], layer, real_max_images=real_images, batch_size=args.fid_batch)
+    evaluator.to(device)
+    evaluator.load_reference(datamodule, progress=False)
     pl.seed_everything(0, verbose=False)
     module = make_module(recipe, args).to(device)
-    noise = torch.randn(args.fid_samples, module.latent_dim, generator=torch.Generator().manual_seed(0))
-    chunks = noise.split(args.fid_batch)
-    metric.update(to_fid_input(module.sample(chunks[0].to(device))), real=False)  # warm-up, not timed
+    warm_up = seeded_noise(min(args.fid_batch, args.fid_samples), module.latent_dim, 0).to(device)
+    extract_features(evaluator.extractor, [module.sample(warm_up)], progress=False)  # warm-up, not timed
     synchronize(device)
     start = time.perf_counter()
-    metric.reset()  # keeps the real statistics
-    for chunk in chunks:
-        metric.update(to_fid_input(module.sample(chunk.to(device))), real=False)
+    fake = generated_features(module, evaluator.extractor, args.fid_samples, 0, args.fid_batch, progress=False)
     synchronize(device)
     features_done = time.perf_counter()
-    fid = compute_fid(metric)
+    reference = evaluator.reference
+    fid = frechet_distance(reference.mean, reference.cov, *feature_statistics(fake[layer]))
     synchronize(device)
     end = time.perf_counter()
     features_s, compute_s = features_done - start, end - features_done
