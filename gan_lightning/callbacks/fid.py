@@ -18,15 +18,24 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 
+from gan_lightning.callbacks.checkpoint import RunCheckpoint
+from gan_lightning.loops import epoch_finished
 from gan_lightning.metrics.evaluation import Evaluator
 from gan_lightning.metrics.generated import seeded_noise
 from gan_lightning.metrics.inception import POOL_LAYERS, extract_features
 from gan_lightning.metrics.kid import KID_SUBSET_SIZE, KID_SUBSETS
 from gan_lightning.metrics.scores import ScoreSettings
 from gan_lightning.metrics.weights import agree_on_weights
+from gan_lightning.runs import run_dir_of
 
 TAG = "val/fid"
 TAGS = {"fid": TAG, "kid": "val/kid", "kid_std": "val/kid_std"}
+
+
+def _stopping(trainer: pl.Trainer) -> bool:
+    """Whether the ranks agreed to stop (a signal): an evaluation then would eat the grace time."""
+    checkpoint = trainer.checkpoint_callback
+    return isinstance(checkpoint, RunCheckpoint) and checkpoint.stop_requested
 
 
 class FIDCallback(pl.Callback):
@@ -148,10 +157,12 @@ class FIDCallback(pl.Callback):
         )
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
-        if self.every_n_steps and trainer.global_step % self.every_n_steps == 0:
+        if self.every_n_steps and trainer.global_step % self.every_n_steps == 0 and not _stopping(trainer):
             self.evaluate(trainer, pl_module)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not epoch_finished(trainer) or _stopping(trainer):  # max_steps stopped it mid-epoch, or a stop is due
+            return
         if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
             self.evaluate(trainer, pl_module)
 
@@ -184,9 +195,7 @@ class FIDCallback(pl.Callback):
         current = result["metrics"][self.monitor]
         if current < self.best_value:
             self.best_value, self.best_step = current, step
-            path = self.best_checkpoint_path(trainer)  # every rank: trainer.log_dir is a collective
-            if path is not None:
-                trainer.save_checkpoint(path, weights_only=False)  # every rank; the full run state, resumable
+            self._save_best(trainer)
         shown = ", ".join(f"{name.upper()} {value:.4g}" for name, value in result["metrics"].items())
         rank_zero_info(
             f"{shown} at generator step {step} (best {self.monitor.upper()} {self.best_value:.4g} at step "
@@ -195,11 +204,22 @@ class FIDCallback(pl.Callback):
         return result["metrics"]
 
     @staticmethod
-    def best_checkpoint_path(trainer: pl.Trainer) -> Path | None:
+    def _save_best(trainer: pl.Trainer) -> None:
+        """Write `checkpoints/best.ckpt` for this step (every rank calls this: save_checkpoint is a collective).
+
+        With the CLI's RunCheckpoint, that callback writes it at this step's save point, after the epoch-end
+        hooks when this is an epoch's last step (see gan_lightning.loops), so best.ckpt resumes as exactly as
+        last.ckpt. Without one (a Trainer built by hand), it is written now, into the run folder.
+        """
         checkpoint = trainer.checkpoint_callback
-        if checkpoint is not None and checkpoint.dirpath:
-            return Path(checkpoint.dirpath) / "best.ckpt"
-        return Path(trainer.log_dir) / "checkpoints" / "best.ckpt" if trainer.log_dir else None
+        if isinstance(checkpoint, RunCheckpoint):
+            checkpoint.request_best()
+            return
+        run_dir = (
+            Path(checkpoint.dirpath).parent if checkpoint is not None and checkpoint.dirpath else run_dir_of(trainer)
+        )
+        if run_dir is not None:
+            trainer.save_checkpoint(run_dir / "checkpoints" / "best.ckpt", weights_only=False)
 
     def state_dict(self) -> dict:
         return {"monitor": self.monitor, "best_value": self.best_value, "best_step": self.best_step}
