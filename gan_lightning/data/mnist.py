@@ -1,5 +1,5 @@
-"""MNIST (RECIPES.md, recipe 5) and Fashion-MNIST in torchvision's layout: <Folder>/raw/*-ubyte or
-*-ubyte.gz.
+"""MNIST (LeCun et al., http://yann.lecun.com/exdb/mnist/) and Fashion-MNIST (Xiao et al. 2017, arXiv:1708.07747)
+in torchvision's layout: <Folder>/raw/*-ubyte or *-ubyte.gz.
 
 The IDX files are parsed here, gzipped or not: torchvision.datasets.MNIST only accepts the
 extracted files offline and checks the md5 of the .gz, which any re-compressed copy fails. The
