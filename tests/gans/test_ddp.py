@@ -16,14 +16,14 @@ N_CRITIC = {"dcgan": 1, "wgan_gp": 2}
 IMAGES = 100  # 96 per epoch: 6 batches of 8 per rank x 2 ranks
 
 
-def ddp_fit(folder, module: str, *args: str) -> list[dict]:
+def ddp_fit(folder, module: str, *args: str, model: dict | None = None) -> list[dict]:
     cfg = tiny_config(
         folder,
         module,
         max_steps=STEPS,
         batch_size=BATCH,
         num_images=IMAGES,
-        model={"ema_decay": 0.9},
+        model={"ema_decay": 0.9} | (model or {}),
         data={"random_flip": False},  # so the images each rank trained on can be found in the dataset
     )
     process = run_fit(
@@ -99,3 +99,27 @@ def test_sync_batchnorm_on_two_gpus(tmp_path):
     rank0, rank1 = ddp_fit(tmp_path, "dcgan", "--trainer.accelerator", "gpu", "--trainer.sync_batchnorm", "true")
     assert_identical(rank0["parameters"], rank1["parameters"], "parameters")
     assert_identical(rank0["buffers"], rank1["buffers"], "buffers")
+
+
+@pytest.mark.parametrize("module", ["dcgan", "wgan_gp"])
+def test_two_process_fit_with_diffaugment_and_spectral_norm_keeps_ranks_identical(tmp_path, module):
+    # The SNGAN way for DCGAN: hinge loss, no batch norm in D (so that only the spectral norm's
+    # vectors are buffers the discriminator updates in its forward).
+    dcgan = {"loss": "hinge", "discriminator_options": {"width": 8, "batch_norm": False, "spectral_norm": True}}
+    stabilisers = {"augment": "color,translation,cutout", "discriminator_options": {"width": 8, "spectral_norm": True}}
+    stabilisers |= dcgan if module == "dcgan" else {}
+    rank0, rank1 = ddp_fit(tmp_path, module, model=stabilisers)
+    assert rank0["global_step"] == rank1["global_step"] == STEPS
+    assert_identical(rank0["parameters"], rank1["parameters"], "parameters")
+    assert_identical(rank0["optimizers"], rank1["optimizers"], "optimizers")
+    # The power-iteration vectors are buffers updated in every training forward: the same on both
+    # ranks when a step starts (what each rank's first forward used) and at the end ...
+    vectors = [name for name in rank0["d_buffers_at_last_step_start"] if name.endswith(("._u", "._v"))]
+    assert len(vectors) == 2 * 3  # u and v of the critic's 3 weight layers at 16x16
+    assert_identical(rank0["d_buffers_at_last_step_start"], rank1["d_buffers_at_last_step_start"], "D buffers")
+    assert_identical(rank0["buffers"], rank1["buffers"], "buffers")
+    # ... and still unit vectors after the end-of-step mean over ranks.
+    for name in vectors:
+        assert rank0["d_buffers_at_last_step_start"][name].norm().item() == pytest.approx(1.0, abs=1e-5), name
+    # Each rank draws its own noise (and so its own augmentations) from the step RNG.
+    assert not torch.equal(rank0["first_noise"], rank1["first_noise"])

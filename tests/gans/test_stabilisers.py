@@ -1,5 +1,6 @@
 """Spectral norm and DiffAugment in training: the speed switches (channels_last, bf16) learn the same
-with them on, EMA included, and the power-iteration vectors survive a checkpoint."""
+with them on, EMA included, and the power-iteration vectors survive a checkpoint. Exact resume and
+DDP with them on: tests/gans/test_resume.py, tests/gans/test_ddp.py."""
 
 import pytest
 import pytorch_lightning as pl
