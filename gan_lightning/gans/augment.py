@@ -41,35 +41,32 @@ def random_brightness(images: Tensor) -> Tensor:
 
 def random_saturation(images: Tensor) -> Tensor:
     """Scale each pixel's distance from its mean over channels by U(0, 2)."""
-    mean = images.mean(dim=1, keepdim=True)
-    return (images - mean) * _uniform(images, 0.0, 2.0) + mean
+    return torch.lerp(images.mean(dim=1, keepdim=True), images, _uniform(images, 0.0, 2.0))
 
 
 def random_contrast(images: Tensor) -> Tensor:
     """Scale each pixel's distance from the image's mean by U(0.5, 1.5)."""
-    mean = images.mean(dim=(1, 2, 3), keepdim=True)
-    return (images - mean) * _uniform(images, 0.5, 1.5) + mean
+    return torch.lerp(images.mean(dim=(1, 2, 3), keepdim=True), images, _uniform(images, 0.5, 1.5))
 
 
-def _shift(images: Tensor, dim: int, max_shift: int) -> Tensor:
-    """Shift each image along `dim` by its own integer in [-max_shift, max_shift], zeros shifted in.
-
-    A gather with an index per image: output position i reads input position i + shift.
-    """
-    size = images.shape[dim]
-    shift = torch.randint(-max_shift, max_shift + 1, (images.shape[0], 1), device=images.device)
-    source = torch.arange(size, device=images.device) + shift  # (B, size)
-    inside = (source >= 0) & (source < size)
-    shape = [images.shape[0], 1, 1, 1]
-    shape[dim] = size
-    index = source.clamp(0, size - 1).view(shape).expand_as(images)
-    return images.gather(dim, index) * inside.view(shape).to(images.dtype)
+def _shifts(images: Tensor, max_shift: int) -> Tensor:
+    """One integer in [-max_shift, max_shift] per image, shaped (B, 1, 1)."""
+    return torch.randint(-max_shift, max_shift + 1, (images.shape[0], 1, 1), device=images.device)
 
 
 def random_translation(images: Tensor) -> Tensor:
-    """Shift each image by up to 1/8 of its height and width (independently), filling with zeros."""
-    height, width = images.shape[2], images.shape[3]
-    return _shift(_shift(images, 2, height // 8), 3, width // 8)
+    """Shift each image by up to 1/8 of its height and width (independently), filling with zeros.
+
+    One gather over the flattened pixels: output pixel (i, j) reads input pixel (i + dy, j + dx).
+    """
+    batch, channels, height, width = images.shape
+    rows = torch.arange(height, device=images.device).view(1, height, 1) + _shifts(images, height // 8)
+    cols = torch.arange(width, device=images.device).view(1, 1, width) + _shifts(images, width // 8)
+    inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)  # (B, H, W)
+    source = rows.clamp(0, height - 1) * width + cols.clamp(0, width - 1)
+    index = source.view(batch, 1, height * width).expand(batch, channels, height * width)
+    moved = images.flatten(2).gather(2, index).view(batch, channels, height, width)
+    return moved * inside[:, None].to(images.dtype)
 
 
 def _box(images: Tensor, dim: int, length: int) -> Tensor:
