@@ -84,7 +84,7 @@ def module_class(checkpoint: dict, path: str | Path = "checkpoint") -> type[GANM
         module_name, _, attribute = class_path.rpartition(".")
         # vars(), not getattr(): a lazy module's __getattr__ could import things.
         cls = vars(sys.modules[module_name]).get(attribute) if module_name in sys.modules else None
-        if cls in known:
+        if isinstance(cls, type) and cls in known:
             return cls
         wanted, module_to_import = class_path, module_name
     else:
