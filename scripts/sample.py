@@ -4,9 +4,11 @@
     python scripts/sample.py --ckpt last.ckpt --num 100 --out samples/ --separate --seed 1 --device cuda
 
 Uses the EMA generator when the run kept one. The checkpoint is loaded with weights_only=True.
+A checkpoint of your own GANModule subclass needs the module that defines it: --import my_project.my_gan.
 """
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -26,9 +28,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="noise seed: same seed, same samples")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batch_size", type=int, default=256)
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first: the module defining your own GANModule subclass (repeatable; "
+        "a checkpoint alone never makes sample.py import code)",
+    )
     args = parser.parse_args(argv)
     if args.num < 1:
         parser.error("--num must be at least 1")
+    for name in args.imports:
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            print(f"sample.py: --import {name}: {error}", file=sys.stderr)
+            return 2
     try:
         module = load_gan(args.ckpt, map_location=args.device)
     except CheckpointError as error:
