@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -35,12 +34,10 @@ from gan_lightning.callbacks.fid import FIDCallback
 from gan_lightning.callbacks.sample_grid import FixedNoiseGrid
 from gan_lightning.checkpoint_io import AtomicCheckpointIO
 from gan_lightning.data import ImageDataModule
-from gan_lightning.errors import UserError
+from gan_lightning.errors import DEBUG_ENV, ConfigError, UserError, exit_on_user_error, user_message_of
 from gan_lightning.gans import GANModule
 from gan_lightning.gans.loading import read_checkpoint
 from gan_lightning.runs import RUN_DIR_ENV, resolve_run, wandb_run_id
-
-DEBUG_ENV = "GAN_LIGHTNING_DEBUG"
 
 
 class GANCLI(LightningCLI):
@@ -92,6 +89,15 @@ class GANCLI(LightningCLI):
             # run folder is made or anything in the run is written.
             read_checkpoint(self.resume_from, mmap=True)
         _refresh_progress_bar_on_logging_steps(config.trainer)
+
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except Exception as error:
+            message = user_message_of(error)
+            if message is None:
+                raise
+            raise ConfigError(f"the config could not be built: {message}") from error
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
         os.environ[RUN_DIR_ENV] = str(self.run_dir)  # DDP children inherit it and agree on the folder
@@ -162,15 +168,6 @@ def _refresh_progress_bar_on_logging_steps(trainer: Namespace) -> None:
 def _config_stem(config: Namespace) -> str:
     paths = config.get("config") or []
     return Path(str(paths[-1])).stem if paths else "gan"
-
-
-def exit_on_user_error(script: str, error: UserError) -> None:
-    """Print a UserError as its message alone and exit with status 2; re-raise it (traceback) when
-    --debug or $GAN_LIGHTNING_DEBUG asks for one."""
-    if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
-        raise error
-    print(f"{script}: {error}", file=sys.stderr)
-    sys.exit(2)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -8,13 +8,12 @@ A checkpoint of your own GANModule subclass needs the module that defines it: --
 """
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
 import torch
 
-from gan_lightning.gans.loading import CheckpointError, load_gan
+from gan_lightning.gans.loading import CheckpointError, import_gan_modules, load_gan
 from gan_lightning.images import make_grid, save_png
 
 
@@ -40,13 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.num < 1:
         parser.error("--num must be at least 1")
-    for name in args.imports:
-        try:
-            importlib.import_module(name)
-        except ImportError as error:
-            print(f"sample.py: --import {name}: {error}", file=sys.stderr)
-            return 2
     try:
+        import_gan_modules(args.imports)
         module = load_gan(args.ckpt, map_location=args.device)
     except CheckpointError as error:
         print(f"sample.py: {error}", file=sys.stderr)

@@ -8,6 +8,7 @@ new subclass needs no registration: once its module is imported (scripts/sample.
 its checkpoints load.
 """
 
+import importlib
 import inspect
 import pickle
 import sys
@@ -99,6 +100,16 @@ def module_class(checkpoint: dict, path: str | Path = "checkpoint") -> type[GANM
         f"import code; if you trust the module that defines it, import it first "
         f"(scripts/sample.py --import {module_to_import})."
     )
+
+
+def import_gan_modules(names: list[str]) -> None:
+    """Import the modules that define a user's own GANModule subclasses (scripts' `--import MODULE`): only
+    classes from imported modules can be loaded, and a checkpoint never names what gets imported."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            raise CheckpointError(f"--import {name}: {error}") from error
 
 
 def load_gan(path: str | Path, map_location: str | torch.device = "cpu") -> GANModule:

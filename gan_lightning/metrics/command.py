@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from gan_lightning.data.errors import DatasetNotFoundError
-from gan_lightning.gans.loading import CheckpointError, load_gan, read_checkpoint
+from gan_lightning.errors import UserError, debugging
+from gan_lightning.gans.loading import import_gan_modules, load_gan, read_checkpoint
 from gan_lightning.metrics.evaluation import Evaluator
 from gan_lightning.metrics.inception import POOL_LAYERS
 from gan_lightning.metrics.results import append_jsonl, format_table
@@ -30,7 +30,7 @@ from gan_lightning.metrics.weights import no_weights_message, resolve_fid_weight
 NAME = "evaluate.py"
 
 
-class EvaluationError(ValueError):
+class EvaluationError(UserError, ValueError):
     """Bad input to the evaluate command: the message says what is wrong and what to do."""
 
 
@@ -56,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kid_subset_size", type=int, default=ScoreSettings.kid_subset_size)
     parser.add_argument("--out", type=Path, help="metrics.jsonl to append to (default: <run>/metrics.jsonl)")
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first: the module defining your own GANModule subclass (repeatable)",
+    )
     return parser
 
 
@@ -165,8 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)} (only --data.* overrides pass to the config)")
     try:
+        import_gan_modules(args.imports)
         evaluate(args, rest)
-    except (EvaluationError, CheckpointError, DatasetNotFoundError, FileNotFoundError) as error:
+    except (UserError, FileNotFoundError) as error:
+        if debugging():
+            raise
         print(f"{NAME}: {error}", file=sys.stderr)
         return 2
     return 0
