@@ -30,7 +30,7 @@ from pytorch_lightning.strategies.launchers.subprocess_script import _Subprocess
 
 from gan_lightning.callbacks.checkpoint import RunCheckpoint
 from gan_lightning.callbacks.collective_timeout import CollectiveTimeout
-from gan_lightning.callbacks.fid import FIDCallback
+from gan_lightning.callbacks.fid import FIDEvaluation
 from gan_lightning.callbacks.sample_grid import FixedNoiseGrid
 from gan_lightning.checkpoint_io import AtomicCheckpointIO
 from gan_lightning.data import ImageDataModule
@@ -71,7 +71,7 @@ class GANCLI(LightningCLI):
         parser.add_argument("--debug", type=bool, default=False, help="Show tracebacks of errors meant for the user.")
         # Order matters at an epoch's end: last.ckpt is written after the grids and FID of that epoch.
         parser.add_lightning_class_args(FixedNoiseGrid, "samples")
-        parser.add_lightning_class_args(FIDCallback, "fid")
+        parser.add_lightning_class_args(FIDEvaluation, "fid")
         parser.add_lightning_class_args(RunCheckpoint, "checkpoint")
         parser.add_lightning_class_args(CollectiveTimeout, "distributed")
 

@@ -347,7 +347,7 @@ def bench_loader(args, workdir: Path) -> dict:
 
 @torch.no_grad()
 def bench_fid(args) -> dict:
-    """Generate --fid_samples images (the DCGAN recipe's generator, eval mode, as FIDCallback.evaluate
+    """Generate --fid_samples images (the DCGAN recipe's generator, eval mode, as FIDEvaluation.evaluate
     does), take their Inception features and the FID against real statistics computed beforehand."""
     weights = resolve_fid_weights(args.fid_weights, download=False)
     if weights is None:

@@ -1,5 +1,5 @@
 """RunCheckpoint: `checkpoints/last.ckpt`, written whenever a run could need to continue from it, and
-`checkpoints/best.ckpt` when an evaluation callback (FIDCallback) finds a new best.
+`checkpoints/best.ckpt` when an evaluation callback (FIDEvaluation) finds a new best.
 
 Lightning's ModelCheckpoint configured for last.ckpt, with these gaps closed:
 - Lightning skips the final save once any periodic save has happened, so the last steps of a run
@@ -58,7 +58,7 @@ class RunCheckpoint(ModelCheckpoint):
     def request_best(self) -> None:
         """An evaluation callback found this step the best so far: write `best.ckpt` at this step's save point.
 
-        Every rank must call this alike (FIDCallback does: its decision is rank 0's, broadcast)."""
+        Every rank must call this alike (FIDEvaluation does: its decision is rank 0's, broadcast)."""
         self._best_due = True
 
     @property

@@ -38,7 +38,7 @@ def _stopping(trainer: pl.Trainer) -> bool:
     return isinstance(checkpoint, RunCheckpoint) and checkpoint.stop_requested
 
 
-class FIDCallback(pl.Callback):
+class FIDEvaluation(pl.Callback):
     """Compute FID (and KID) every `every_n_steps` generator steps and/or `every_n_epochs`, and at the end."""
 
     def __init__(
@@ -49,7 +49,7 @@ class FIDCallback(pl.Callback):
         real_max_images: int | None = 50_000,
         batch_size: int = 250,
         weights_path: str | None = None,
-        noise_seed: int = 0,
+        latent_seed: int = 0,
         at_end: bool = True,
         enabled: bool = True,
         feature: int = 2048,
@@ -67,7 +67,7 @@ class FIDCallback(pl.Callback):
             real_max_images: real images in the reference (None: the whole dataset).
             weights_path: the Inception weights file (e.g. made by scripts/convert_fid_weights.py);
                 None looks in the usual places and downloads when online (see resolve_fid_weights).
-            noise_seed: seed of the per-sample latents, the same at every evaluation.
+            latent_seed: seed of the per-sample latents, the same at every evaluation.
             at_end: also evaluate when training ends.
             enabled: False turns FID off entirely.
             feature: Inception layer (2048 is FID as published; 64, 192 or 768 only for quick checks).
@@ -78,18 +78,18 @@ class FIDCallback(pl.Callback):
             report_cost: at fit start, measure and print what one evaluation costs on this device.
         """
         if num_samples < 2:
-            raise ValueError(f"FIDCallback: num_samples must be at least 2, got {num_samples}")
+            raise ValueError(f"FIDEvaluation: num_samples must be at least 2, got {num_samples}")
         if str(feature) not in POOL_LAYERS:
-            raise ValueError(f"FIDCallback: feature must be one of {', '.join(POOL_LAYERS)}, got {feature}")
+            raise ValueError(f"FIDEvaluation: feature must be one of {', '.join(POOL_LAYERS)}, got {feature}")
         if monitor not in ("fid", "kid"):
-            raise ValueError(f"FIDCallback: monitor must be 'fid' or 'kid', got {monitor!r}")
+            raise ValueError(f"FIDEvaluation: monitor must be 'fid' or 'kid', got {monitor!r}")
         self.every_n_steps = every_n_steps
         self.every_n_epochs = every_n_epochs
         self.num_samples = num_samples
         self.real_max_images = real_max_images
         self.batch_size = batch_size
         self.weights_path = weights_path
-        self.noise_seed = noise_seed
+        self.latent_seed = latent_seed
         self.at_end = at_end
         self.enabled = enabled
         self.feature = feature
@@ -130,7 +130,7 @@ class FIDCallback(pl.Callback):
         """One line: the seconds one evaluation takes here, from timing generator + Inception on a few images
         (after a warm-up batch), and how to make it cheaper. Runs on every rank (no collectives, no RNG use)."""
         count = min(8, self.num_samples)
-        noise = seeded_noise(count + 1, pl_module.latent_dim, self.noise_seed).to(pl_module.device)
+        noise = seeded_noise(count + 1, pl_module.latent_dim, self.latent_seed).to(pl_module.device)
         extractor = self.evaluator.extractor
         extract_features(extractor, [pl_module.sample(noise[:1])], progress=False)  # warm-up: lazy init, caches
         synchronize(pl_module.device)
@@ -184,7 +184,9 @@ class FIDCallback(pl.Callback):
         self._last_step = step
         if not self.evaluator.reference_loaded:
             self.evaluator.load_reference(trainer.datamodule, progress=trainer.is_global_zero)
-        result = self.evaluator.evaluate_generator(pl_module, self.num_samples, self.noise_seed, trainer.is_global_zero)
+        result = self.evaluator.evaluate_generator(
+            pl_module, self.num_samples, self.latent_seed, trainer.is_global_zero
+        )
         values = {TAGS[name]: value for name, value in result["metrics"].items()}
         if trainer.is_global_zero:
             # Safe on rank 0 alone: loggers' log_metrics write files (rank_zero_only), no collective.

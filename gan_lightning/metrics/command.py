@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--metrics", default="fid,kid", help=f"comma-separated: {', '.join(METRICS)}; prdc; all")
     parser.add_argument("--num", type=int, default=10_000, help="generated samples (or images of --versus_split)")
     parser.add_argument("--real_max_images", type=int, default=50_000, help="reference images (fixed random subset)")
-    parser.add_argument("--seed", type=int, default=0, help="latent seed: the callback's fid.noise_seed")
+    parser.add_argument("--seed", type=int, default=0, help="latent seed: the training callback's fid.latent_seed")
     parser.add_argument("--batch_size", type=int, default=250)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--weights_path", help="Inception weights file (default: found as training finds it)")

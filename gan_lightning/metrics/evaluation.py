@@ -99,7 +99,7 @@ class Evaluator:
     def evaluate_generator(self, module: torch.nn.Module, num: int, seed: int, progress: bool = True) -> dict:
         """{"metrics", "unavailable", "protocol"} of `num` samples of `module` (latents seeded with `seed`)."""
         fake = generated_features(module, self.extractor, num, seed, self.batch_size, progress)
-        return self._scores(fake, {"n_fake": num, "noise_seed": seed})
+        return self._scores(fake, {"n_fake": num, "latent_seed": seed})
 
     @torch.no_grad()
     def evaluate_images(self, images: torch.Tensor, max_images: int | None, progress: bool = True) -> dict:

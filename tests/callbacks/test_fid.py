@@ -76,7 +76,7 @@ def test_fid_and_kid_are_logged_and_the_best_fid_checkpoint_kept(fid_run):
     best = min(points["val/fid"], key=lambda p: p.value)
     checkpoint = torch.load(run / "checkpoints" / "best.ckpt", weights_only=True)
     assert checkpoint["global_step"] == best.step
-    (state,) = [v for k, v in checkpoint["callbacks"].items() if k.startswith("FIDCallback")]
+    (state,) = [v for k, v in checkpoint["callbacks"].items() if k.startswith("FIDEvaluation")]
     assert state["monitor"] == "fid" and state["best_step"] == best.step
     assert state["best_value"] == pytest.approx(best.value, rel=1e-6)
 
@@ -130,7 +130,7 @@ def test_best_checkpoint_follows_kid_when_the_config_names_it(fid_run, tmp_path,
     )  # fmt: skip
     (kid,) = tensorboard_events(run).Scalars("val/kid")
     checkpoint = torch.load(run / "checkpoints" / "best.ckpt", weights_only=True)
-    (state,) = [v for k, v in checkpoint["callbacks"].items() if k.startswith("FIDCallback")]
+    (state,) = [v for k, v in checkpoint["callbacks"].items() if k.startswith("FIDEvaluation")]
     assert state["monitor"] == "kid" and state["best_step"] == kid.step == checkpoint["global_step"] == 2
     assert state["best_value"] == pytest.approx(kid.value, rel=1e-6)  # KID's value, not FID's
 
