@@ -3,8 +3,9 @@
 By default torch waits 30 minutes (Lightning's default for every backend) before a collective gives up,
 and a rank stuck in one ignores SIGTERM, so a cluster job burns its allocation. During training every
 collective (gradient and statistics all-reduces, the agreed stop, FID's gather) completes within
-seconds when all ranks take part, so from the first training step the process group's timeout is set to
-`timeout_s`. Setup keeps the longer default: rank 0 may decode a dataset while the others wait.
+seconds when all ranks take part, so once the data is prepared (setup) the process group's timeout is set
+to `timeout_s`, before the first grid, the checkpoint restore and the first step. Data preparation keeps the
+longer default: rank 0 may decode a dataset while the others wait.
 When a collective times out, each rank says so, naming its rank and the generator step and where it waited
 (a rank whose peer ended first says that instead); the run then ends with the backend's error.
 """
@@ -27,8 +28,10 @@ class CollectiveTimeout(pl.Callback):
             raise ValueError(f"CollectiveTimeout: timeout_s must be positive, got {timeout_s}")
         self.timeout_s = timeout_s
 
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.world_size > 1 and torch.distributed.is_initialized():
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        # After prepare_data (rank 0 may decode a dataset while the others wait), before anything else:
+        # the first grid and the checkpoint restore already run under the short timeout.
+        if stage == "fit" and trainer.world_size > 1 and torch.distributed.is_initialized():
             torch.distributed.set_timeout(datetime.timedelta(seconds=self.timeout_s))
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
