@@ -82,10 +82,6 @@ class Recipe:
         return self.config["model"]["init_args"]
 
     @property
-    def data_args(self) -> dict:
-        return self.config["data"]["init_args"]
-
-    @property
     def log_every_n_steps(self) -> int:
         return self.config.get("trainer", {}).get("log_every_n_steps", 50)
 

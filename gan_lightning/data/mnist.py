@@ -21,8 +21,6 @@ from gan_lightning.data.base import ImageDataModule, check_split
 from gan_lightning.data.cache import file_stamp
 from gan_lightning.data.errors import DatasetNotFoundError, corrupt_source
 
-IDX_DTYPES = {0x08: np.uint8}
-
 
 def read_idx_images(path: Path) -> np.ndarray:
     """The (N, H, W) uint8 images of an IDX3 file, gzipped or not (format: http://yann.lecun.com/exdb/mnist/,

@@ -1,4 +1,4 @@
-"""DCGAN-style GANs: a discriminator trained with a choice of loss (RECIPES §1, §3, §5; SNGAN)."""
+"""DCGAN-style GANs: a discriminator trained with a choice of loss (Radford et al. 2015, arXiv:1511.06434; Miyato et al. 2018, arXiv:1802.05957)."""
 
 from typing import Literal
 

@@ -1,4 +1,4 @@
-"""WGAN-GP: Wasserstein critic with a gradient penalty (Gulrajani et al. 2017; RECIPES §2)."""
+"""WGAN-GP: Wasserstein critic with a gradient penalty (Gulrajani et al. 2017, arXiv:1704.00028)."""
 
 import warnings
 
