@@ -1,4 +1,7 @@
-"""DCGAN-style GANs: a discriminator trained with a choice of loss (Radford et al. 2015, arXiv:1511.06434; Miyato et al. 2018, arXiv:1802.05957)."""
+"""DCGAN-style GANs: a discriminator trained with a choice of loss.
+
+DCGAN: Radford et al. 2015, arXiv:1511.06434; hinge loss and spectral norm: Miyato et al. 2018, arXiv:1802.05957.
+"""
 
 from typing import Literal
 
