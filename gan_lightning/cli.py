@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -31,19 +30,17 @@ from pytorch_lightning.strategies.launchers.subprocess_script import _Subprocess
 
 from gan_lightning.callbacks.checkpoint import RunCheckpoint
 from gan_lightning.callbacks.collective_timeout import CollectiveTimeout
-from gan_lightning.callbacks.fid import FIDCallback
+from gan_lightning.callbacks.fid import FIDEvaluation
 from gan_lightning.callbacks.progress_animation import ProgressAnimation
 from gan_lightning.callbacks.run_report import RunReport
 from gan_lightning.callbacks.run_summary import RunSummary
 from gan_lightning.callbacks.sample_grid import FixedNoiseGrid
 from gan_lightning.checkpoint_io import AtomicCheckpointIO
 from gan_lightning.data import ImageDataModule
-from gan_lightning.errors import UserError
+from gan_lightning.errors import DEBUG_ENV, ConfigError, UserError, exit_on_user_error, user_message_of
 from gan_lightning.gans import GANModule
 from gan_lightning.gans.loading import read_checkpoint
 from gan_lightning.runs import RUN_DIR_ENV, resolve_run, wandb_run_id
-
-DEBUG_ENV = "GAN_LIGHTNING_DEBUG"
 
 
 class GANCLI(LightningCLI):
@@ -77,7 +74,7 @@ class GANCLI(LightningCLI):
         parser.add_argument("--debug", type=bool, default=False, help="Show tracebacks of errors meant for the user.")
         # Order matters at an epoch's end: last.ckpt is written after the grids and FID of that epoch.
         parser.add_lightning_class_args(FixedNoiseGrid, "samples")
-        parser.add_lightning_class_args(FIDCallback, "fid")
+        parser.add_lightning_class_args(FIDEvaluation, "fid")
         parser.add_lightning_class_args(RunCheckpoint, "checkpoint")
         parser.add_lightning_class_args(CollectiveTimeout, "distributed")
         # End-of-run work, in this order after the final FID: animation, dashboards' summary, report.
@@ -99,6 +96,15 @@ class GANCLI(LightningCLI):
             # run folder is made or anything in the run is written.
             read_checkpoint(self.resume_from, mmap=True)
         _refresh_progress_bar_on_logging_steps(config.trainer)
+
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except Exception as error:
+            message = user_message_of(error)
+            if message is None:
+                raise
+            raise ConfigError(f"the config could not be built: {message}") from error
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
         os.environ[RUN_DIR_ENV] = str(self.run_dir)  # DDP children inherit it and agree on the folder
@@ -169,15 +175,6 @@ def _refresh_progress_bar_on_logging_steps(trainer: Namespace) -> None:
 def _config_stem(config: Namespace) -> str:
     paths = config.get("config") or []
     return Path(str(paths[-1])).stem if paths else "gan"
-
-
-def exit_on_user_error(script: str, error: UserError) -> None:
-    """Print a UserError as its message alone and exit with status 2; re-raise it (traceback) when
-    --debug or $GAN_LIGHTNING_DEBUG asks for one."""
-    if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
-        raise error
-    print(f"{script}: {error}", file=sys.stderr)
-    sys.exit(2)
 
 
 def main(args: list[str] | None = None) -> None:

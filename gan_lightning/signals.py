@@ -57,11 +57,14 @@ class StopSignals:
             self._set(environment.requeue_signal, self._on_requeue)
 
     def restore(self) -> None:
-        """Put back the handlers `install` replaced."""
+        """Put back the handlers `install` replaced, where ours are still installed (Lightning's teardown may
+        already have put back the ones that were there before the fit)."""
         if threading.current_thread() is not threading.main_thread():
             return
+        ours = (self._on_interrupt, self._on_terminate, self._on_requeue)
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
+            if signal.getsignal(signum) in ours:
+                signal.signal(signum, handler)
         self._previous.clear()
 
     def _set(self, signum: int, handler: Any) -> None:

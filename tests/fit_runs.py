@@ -169,9 +169,13 @@ def start_fit(
 
 
 def explain(process: subprocess.CompletedProcess) -> str:
-    """The end of a failed run's output, for assertion messages."""
+    """The end of a failed run's output, for assertion messages, after the lines the project itself printed
+    about what went wrong (a rank's collective failure comes long before the tracebacks)."""
+    ours = [line for line in (process.stdout + process.stderr).splitlines() if line.startswith("gan-lightning:")]
     return (
-        f"rc={process.returncode}\n--- stdout ---\n{process.stdout[-3000:]}\n--- stderr ---\n{process.stderr[-6000:]}"
+        f"rc={process.returncode}\n--- gan-lightning ---\n"
+        + "\n".join(ours[-10:])
+        + f"\n--- stdout ---\n{process.stdout[-3000:]}\n--- stderr ---\n{process.stderr[-6000:]}"
     )
 
 

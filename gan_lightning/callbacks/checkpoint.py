@@ -1,11 +1,12 @@
-"""RunCheckpoint: `checkpoints/last.ckpt`, written whenever a run could need to continue from it.
+"""RunCheckpoint: `checkpoints/last.ckpt`, written whenever a run could need to continue from it, and
+`checkpoints/best.ckpt` when an evaluation callback (FIDEvaluation) finds a new best.
 
 Lightning's ModelCheckpoint configured for last.ckpt, with these gaps closed:
 - Lightning skips the final save once any periodic save has happened, so the last steps of a run
   would be lost; here the end of training always writes last.ckpt.
 - A checkpoint taken at the end of an epoch's last batch resumes without that epoch's end hooks
   (epoch loss means, the epoch's grid and FID; see gan_lightning.loops); such saves wait for the
-  epoch's end, after those hooks.
+  epoch's end, after those hooks. best.ckpt follows the same rule, so it resumes as exactly as last.ckpt.
 - Stops. Ctrl-C, SIGTERM and SLURM's requeue signal are only noted by their handlers
   (gan_lightning.signals). After a step, the ranks agree whether any of them was asked to stop; then
   last.ckpt is written for that step, the SLURM job is requeued if asked, and the run stops at the
@@ -17,6 +18,8 @@ Under DDP, save decisions depend only on the step and the agreed stop, so every 
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -50,6 +53,13 @@ class RunCheckpoint(ModelCheckpoint):
         self.signals = StopSignals()
         self.stop = StopRequest.NONE  # agreed by all ranks; acted on at the next step's start
         self._save_at_epoch_end = False
+        self._best_due = False
+
+    def request_best(self) -> None:
+        """An evaluation callback found this step the best so far: write `best.ckpt` at this step's save point.
+
+        Every rank must call this alike (FIDEvaluation does: its decision is rank 0's, broadcast)."""
+        self._best_due = True
 
     @property
     def stop_requested(self) -> bool:
@@ -80,6 +90,8 @@ class RunCheckpoint(ModelCheckpoint):
                 self._save_at_epoch_end = True  # after the epoch-end hooks (gan_lightning.loops)
             else:
                 self._save(trainer)
+        if self._best_due and not epoch_finished(trainer):
+            self._save_best(trainer)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # A checkpoint callback runs after the module's and the other callbacks' epoch-end hooks. The ranks
@@ -89,6 +101,8 @@ class RunCheckpoint(ModelCheckpoint):
         self.stop = max(self.stop, self._agree_on_stop(trainer, every_step=True))
         every = self._every_n_epochs
         periodic = every is not None and every > 0 and (trainer.current_epoch + 1) % every == 0
+        if self._best_due:
+            self._save_best(trainer)
         if self._save_at_epoch_end or periodic or self.stop != StopRequest.NONE:
             self._save(trainer)
         self._save_at_epoch_end = False
@@ -96,8 +110,11 @@ class RunCheckpoint(ModelCheckpoint):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Always, even if this step was saved at its epoch's end: end-of-training work (the final FID)
         # has changed the state of other callbacks since.
-        if not trainer.fast_dev_run:
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        if trainer.fast_dev_run:
+            return
+        if self._best_due:
+            self._save_best(trainer)
+        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self.signals.restore()
@@ -117,6 +134,10 @@ class RunCheckpoint(ModelCheckpoint):
         agreed = torch.tensor(int(requested), device=trainer.strategy.root_device)
         torch.distributed.all_reduce(agreed, op=torch.distributed.ReduceOp.MAX)
         return StopRequest(int(agreed.item()))
+
+    def _save_best(self, trainer: pl.Trainer) -> None:
+        self._best_due = False
+        trainer.save_checkpoint(Path(self.dirpath) / "best.ckpt", weights_only=False)  # all ranks; rank 0 writes
 
     def _save(self, trainer: pl.Trainer) -> None:
         if self._last_global_step_saved != trainer.global_step:

@@ -13,6 +13,7 @@ import hashlib
 import io
 import multiprocessing
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Iterable, Iterator
@@ -66,8 +67,16 @@ def _decode_all(items: Iterable[tuple[str, Any]], size: int, channels: int, crop
     if not parallel:
         yield from map(work, items)
         return
-    with multiprocessing.get_context("fork").Pool(min(cpus, MAX_DECODE_PROCESSES)) as pool:
+    with multiprocessing.get_context("fork").Pool(min(cpus, MAX_DECODE_PROCESSES), _default_signals) as pool:
         yield from pool.imap(work, items, chunksize=64)
+
+
+def _default_signals() -> None:
+    """Pool worker initializer: a forked worker inherits the parent's Python signal handlers (during a fit,
+    Lightning's and the run's own SIGTERM handlers only note the signal), and Pool.terminate() ends its
+    workers with SIGTERM; with an inherited handler a worker would never end and the pool would wait forever."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
 
 
 def _decode_named(named_item: tuple[str, Any], size: int, channels: int, crop: str) -> tuple[str, Any]:

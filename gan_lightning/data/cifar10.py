@@ -1,5 +1,5 @@
-"""CIFAR-10 (RECIPES.md, recipe 3) in torchvision's layouts: cifar-10-python.tar.gz or the
-extracted cifar-10-batches-py/data_batch_{1..5}.
+"""CIFAR-10 (Krizhevsky 2009, https://www.cs.toronto.edu/~kriz/cifar.html) in torchvision's layouts:
+cifar-10-python.tar.gz or the extracted cifar-10-batches-py/data_batch_{1..5}.
 
 The pickles are parsed here rather than through torchvision.datasets.CIFAR10, which refuses any
 file whose md5 differs from the official one (a re-packed or test-built archive). The download

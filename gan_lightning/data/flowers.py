@@ -1,4 +1,5 @@
-"""TensorFlow's flower photos (RECIPES.md, recipe 2): flower_photos.tgz or flower_photos/<class>/*."""
+"""TensorFlow's flower photos (http://download.tensorflow.org/example_images/flower_photos.tgz):
+flower_photos.tgz or flower_photos/<class>/*."""
 
 from __future__ import annotations
 

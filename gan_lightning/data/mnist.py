@@ -1,5 +1,5 @@
-"""MNIST (RECIPES.md, recipe 5) and Fashion-MNIST in torchvision's layout: <Folder>/raw/*-ubyte or
-*-ubyte.gz.
+"""MNIST (LeCun et al., http://yann.lecun.com/exdb/mnist/) and Fashion-MNIST (Xiao et al. 2017, arXiv:1708.07747)
+in torchvision's layout: <Folder>/raw/*-ubyte or *-ubyte.gz.
 
 The IDX files are parsed here, gzipped or not: torchvision.datasets.MNIST only accepts the
 extracted files offline and checks the md5 of the .gz, which any re-compressed copy fails. The
@@ -20,8 +20,6 @@ from gan_lightning.data.archives import read_maybe_gzipped
 from gan_lightning.data.base import ImageDataModule, check_split
 from gan_lightning.data.cache import file_stamp
 from gan_lightning.data.errors import DatasetNotFoundError, corrupt_source
-
-IDX_DTYPES = {0x08: np.uint8}
 
 
 def read_idx_images(path: Path) -> np.ndarray:

@@ -1,4 +1,7 @@
-"""d2l's Pokemon sprites (RECIPES.md, recipe 1): pokemon.zip or the extracted pokemon/<class>/*."""
+"""The Pokemon sprites of d2l.ai's DCGAN chapter: pokemon.zip or the extracted pokemon/<class>/*.
+
+https://d2l.ai/chapter_generative-adversarial-networks/dcgan.html
+"""
 
 from __future__ import annotations
 

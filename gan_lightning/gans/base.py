@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from gan_lightning.gans.augment import diff_augment, parse_policy
 from gan_lightning.gans.ema import make_ema, update_ema
 from gan_lightning.gans.nonfinite import NonFiniteWatch, check_finite_parameters
 from gan_lightning.loops import epoch_finished
@@ -53,6 +54,7 @@ class GANModule(pl.LightningModule):
         discriminator: str = "dcgan",
         discriminator_options: dict | None = None,
         n_critic: int = 1,
+        augment: str | None = None,
         lr: float = 2e-4,
         lr_g: float | None = None,
         lr_d: float | None = None,
@@ -73,6 +75,8 @@ class GANModule(pl.LightningModule):
             generator, discriminator: names in `gan_lightning.nets` (GENERATORS / DISCRIMINATORS),
                 with `*_options` passed to the net's constructor.
             n_critic: discriminator updates per generator update, each on its own real minibatch.
+            augment: DiffAugment policy, e.g. "color,translation,cutout" (gan_lightning.gans.augment):
+                every image the discriminator sees, real or fake, in both updates, is augmented.
             lr, betas: Adam settings for both nets; `lr_g`/`lr_d`, `betas_g`/`betas_d` override one.
             lr_schedule: per-generator-iteration schedule over the run's length, after
                 `lr_warmup_steps` of linear warmup.
@@ -91,6 +95,7 @@ class GANModule(pl.LightningModule):
             raise ValueError(f"lr_warmup_steps must be >= 0, got {lr_warmup_steps}")
         self.latent_dim = latent_dim
         self.n_critic = n_critic
+        self.augment_policy = parse_policy(augment)
         self.generator = build_generator(generator, latent_dim, image_size, channels, **(generator_options or {}))
         self.discriminator = build_discriminator(discriminator, image_size, channels, **(discriminator_options or {}))
         self.generator_ema = make_ema(self.generator) if ema_decay is not None else None
@@ -113,11 +118,16 @@ class GANModule(pl.LightningModule):
     # What subclasses define
 
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
-        """Losses and statistics of one discriminator update; must contain "loss_d"."""
+        """Losses and statistics of one discriminator update; must contain "loss_d".
+
+        `real` and `fake` arrive as the discriminator is to see them: augmented when `augment` is
+        set, in the module's memory format (see `_discriminator_input`).
+        """
         raise NotImplementedError
 
     def generator_loss(self, fake: Tensor) -> dict[str, Tensor]:
-        """Losses and statistics of one generator update; must contain "loss_g"."""
+        """Losses and statistics of one generator update; must contain "loss_g". `fake` arrives
+        as in `discriminator_loss`, still attached to the generator's graph."""
         raise NotImplementedError
 
     # ----------------------------------------------------------------------------------------
@@ -169,7 +179,7 @@ class GANModule(pl.LightningModule):
                 keep_graph = self.generator_reuses_fake and i == self.n_critic - 1
                 with torch.set_grad_enabled(keep_graph):
                     fake = self.generator(self.noise(real.shape[0]))
-                d_stats.append(self._discriminator_update(opt_d, self._format(real), fake.detach()))
+                d_stats.append(self._discriminator_update(opt_d, real, fake.detach()))
             if not self.generator_reuses_fake:
                 fake = self.generator(self.noise(real_batches[-1].shape[0]))
             g_stats = self._generator_update(opt_g, fake)
@@ -179,7 +189,7 @@ class GANModule(pl.LightningModule):
         return stats
 
     def _discriminator_update(self, opt_d, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
-        stats = self.discriminator_loss(real, fake)
+        stats = self.discriminator_loss(self._discriminator_input(real), self._discriminator_input(fake))
         opt_d.zero_grad(set_to_none=True)
         self._backward(stats["loss_d"])
         self._average_gradients(self.discriminator)
@@ -192,7 +202,7 @@ class GANModule(pl.LightningModule):
         # D's weights get no gradient from the generator loss: cheaper, and nothing leaks into D.
         self.discriminator.requires_grad_(False)
         try:
-            stats = self.generator_loss(fake)
+            stats = self.generator_loss(self._discriminator_input(fake))
             opt_g.zero_grad(set_to_none=True)
             self._backward(stats["loss_g"])
         finally:
@@ -246,6 +256,11 @@ class GANModule(pl.LightningModule):
 
     def _format(self, images: Tensor) -> Tensor:
         return images.contiguous(memory_format=torch.channels_last) if self.hparams.channels_last else images
+
+    def _discriminator_input(self, images: Tensor) -> Tensor:
+        """What the discriminator sees of a batch: DiffAugment'ed with fresh draws from the step RNG
+        (when `augment` is set), then in the nets' memory format."""
+        return self._format(diff_augment(images, self.augment_policy))
 
     @contextlib.contextmanager
     def _step_rng(self) -> Iterator[None]:

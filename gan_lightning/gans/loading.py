@@ -1,12 +1,17 @@
 """Load a trained GAN from a checkpoint without running code from the checkpoint.
 
-`torch.load(weights_only=True)` refuses pickled objects, and the module class is looked up by name in
-an allow-list instead of importing whatever class path the file names: a checkpoint from someone
-else can hold only tensors and plain data, and can only build the nets this package defines.
+`torch.load(weights_only=True)` refuses pickled objects, and the module class is looked up among the
+GANModule subclasses already imported in this process (`gan_module_classes`) instead of importing
+whatever class path the file names: a checkpoint from someone else can hold only tensors and plain
+data, and can only build classes that this package, or code the user chose to import, defines. A
+new subclass needs no registration: once its module is imported (scripts/sample.py --import MODULE),
+its checkpoints load.
 """
 
+import importlib
 import inspect
 import pickle
+import sys
 import zipfile
 from pathlib import Path
 
@@ -14,10 +19,6 @@ import torch
 
 from gan_lightning.errors import UserError
 from gan_lightning.gans.base import GANModule
-from gan_lightning.gans.dcgan import DCGANModule
-from gan_lightning.gans.wgan_gp import WGANGPModule
-
-MODULES: dict[str, type[GANModule]] = {cls.__name__: cls for cls in (DCGANModule, WGANGPModule)}
 
 
 class CheckpointError(UserError, ValueError):
@@ -57,13 +58,64 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu", 
     return checkpoint
 
 
+def gan_module_classes() -> list[type[GANModule]]:
+    """Every subclass of GANModule (at any depth) defined in a module imported in this process: the
+    package's own (importing this module imports gan_lightning.gans) and those of imported user code."""
+    found: list[type[GANModule]] = []
+    pending = list(GANModule.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        if cls not in found:
+            found.append(cls)
+            pending.extend(cls.__subclasses__())
+    return found
+
+
+def module_class(checkpoint: dict, path: str | Path = "checkpoint") -> type[GANModule]:
+    """The imported GANModule subclass that wrote `checkpoint`; never imports anything.
+
+    The class path that LightningCLI saves with the hyperparameters (`_class_path`, as written in the
+    run's config) is looked up in the modules already imported; a checkpoint written from Python,
+    without the CLI, is matched by the class name gan-lightning saves. CheckpointError otherwise,
+    saying which module to import if it is trusted.
+    """
+    known = gan_module_classes()
+    class_path = checkpoint.get("hyper_parameters", {}).get("_class_path")
+    name = checkpoint["gan_lightning"].get("module")
+    if isinstance(class_path, str):
+        module_name, _, attribute = class_path.rpartition(".")
+        # vars(), not getattr(): a lazy module's __getattr__ could import things.
+        cls = vars(sys.modules[module_name]).get(attribute) if module_name in sys.modules else None
+        if isinstance(cls, type) and cls in known:
+            return cls
+        wanted, module_to_import = class_path, module_name
+    else:
+        by_name = [cls for cls in known if cls.__name__ == name]
+        if len(by_name) == 1:
+            return by_name[0]
+        wanted, module_to_import = repr(name), "MODULE"
+    raise CheckpointError(
+        f"{path} was written by {wanted}, which is not a GANModule subclass imported here "
+        f"(known: {', '.join(sorted(cls.__name__ for cls in known))}). A checkpoint never makes gan-lightning "
+        f"import code; if you trust the module that defines it, import it first "
+        f"(scripts/sample.py --import {module_to_import})."
+    )
+
+
+def import_gan_modules(names: list[str]) -> None:
+    """Import the modules that define a user's own GANModule subclasses (scripts' `--import MODULE`): only
+    classes from imported modules can be loaded, and a checkpoint never names what gets imported."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            raise CheckpointError(f"--import {name}: {error}") from error
+
+
 def load_gan(path: str | Path, map_location: str | torch.device = "cpu") -> GANModule:
     """The GAN module saved in `path`, with its weights (incl. EMA and fixed noise), in eval mode."""
     checkpoint = read_checkpoint(path, map_location)
-    name = checkpoint["gan_lightning"].get("module")
-    if name not in MODULES:
-        raise CheckpointError(f"{path}: unknown module {name!r}; this version knows {sorted(MODULES)}")
-    cls = MODULES[name]
+    cls = module_class(checkpoint, path)
     accepted = _init_parameters(cls)
     hparams = {k: v for k, v in checkpoint.get("hyper_parameters", {}).items() if k in accepted}
     module = cls(**hparams)

@@ -1,4 +1,4 @@
-"""WGAN-GP: Wasserstein critic with a gradient penalty (Gulrajani et al. 2017; RECIPES §2)."""
+"""WGAN-GP: Wasserstein critic with a gradient penalty (Gulrajani et al. 2017, arXiv:1704.00028)."""
 
 import warnings
 
@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from gan_lightning.gans.base import GANModule
+from gan_lightning.gans.losses import gradient_norm, wasserstein_critic_loss, wasserstein_generator_loss
 from gan_lightning.nets import has_batch_norm
 
 
@@ -43,6 +44,13 @@ class WGANGPModule(GANModule):
             )
 
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        # With DiffAugment on, `real` and `fake` are already augmented, so the interpolates lie
+        # between the augmented images and the critic scores them as they are: as in the authors'
+        # only pairing of DiffAugment with the WGAN-GP penalty, their compare_gan port
+        # (mit-han-lab/data-efficient-gans, DiffAugment-biggan-imagenet/compare_gan/gans/modular_gan.py,
+        # create_loss: DiffAugment on both batches, then penalty_lib.wgangp_penalty(x=images,
+        # x_fake=generated)). (Their StyleGAN2 ports take the R1 gradient through the augmentation
+        # with respect to the un-augmented reals instead; that is R1, not this penalty.)
         eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
         interpolates = (eps * real + (1 - eps) * fake).requires_grad_(True)
         # One critic pass each, as in the recipe. A shared pass was measured slower on the CPU: 15%
@@ -52,18 +60,18 @@ class WGANGPModule(GANModule):
         score_interp = self.discriminator(interpolates)
         grad_norm = gradient_norm(score_interp, interpolates, self._loss_scaler())
         penalty = self.gp_weight * ((grad_norm - 1) ** 2).mean()
-        d_x, d_g_z = score_real.float().mean(), score_fake.float().mean()
-        unregularized = d_g_z - d_x
+        loss = wasserstein_critic_loss(score_real, score_fake)
+        d_x, d_g_z = -loss.real.detach(), loss.fake.detach()
         return {
-            "loss_d": unregularized + penalty,
-            "loss_d_real": -d_x,
-            "loss_d_fake": d_g_z,
-            "loss_d_unregularized": unregularized,
+            "loss_d": loss.total + penalty,
+            "loss_d_real": loss.real,
+            "loss_d_fake": loss.fake,
+            "loss_d_unregularized": loss.total,
             "gradient_penalty": penalty,
-            "wasserstein_distance": (d_x - d_g_z).detach(),
+            "wasserstein_distance": d_x - d_g_z,
             "grad_norm": grad_norm.detach().mean(),
-            "D_x": d_x.detach(),
-            "D_G_z1": d_g_z.detach(),
+            "D_x": d_x,
+            "D_G_z1": d_g_z,
         }
 
     def _loss_scaler(self) -> "torch.amp.GradScaler | None":
@@ -72,21 +80,5 @@ class WGANGPModule(GANModule):
         return getattr(trainer.precision_plugin, "scaler", None) if trainer is not None else None
 
     def generator_loss(self, fake: Tensor) -> dict[str, Tensor]:
-        score = self.discriminator(self._format(fake)).float().mean()
-        return {"loss_g": -score, "D_G_z2": score.detach()}
-
-
-def gradient_norm(scores: Tensor, inputs: Tensor, scaler: "torch.amp.GradScaler | None" = None) -> Tensor:
-    """Per-sample L2 norm of d(scores)/d(inputs), differentiable (create_graph) for the penalty.
-
-    Under fp16 autocast the gradient would underflow, so this follows PyTorch's AMP gradient-penalty
-    recipe: scale the scores by the GradScaler's factor, take the gradient, divide the factor out
-    (`scaler.scale(1)` is that factor as a device tensor: no host sync). An overflow makes the
-    penalty inf, and the scaler then skips the step as for any other inf gradient. bf16 and fp32
-    need no scaling. The norm is taken in float32.
-    """
-    outputs = scores.sum() if scaler is None else scaler.scale(scores.sum())
-    (grad,) = torch.autograd.grad(outputs, inputs, create_graph=True)
-    if scaler is not None:
-        grad = grad / scaler.scale(torch.ones((), device=grad.device))
-    return grad.float().flatten(1).norm(2, dim=1)
+        loss = wasserstein_generator_loss(self.discriminator(fake))
+        return {"loss_g": loss, "D_G_z2": -loss.detach()}

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from gan_lightning.files import atomic_write, file_digest
-from gan_lightning.metrics.fid import default_fid_weights_path
+from gan_lightning.metrics.weights import default_fid_weights_path
 
 log = logging.getLogger(__name__)
 

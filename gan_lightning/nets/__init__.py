@@ -12,6 +12,8 @@ from torch import nn
 
 from gan_lightning.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_lightning.nets.init import init_weights
+from gan_lightning.nets.sngan import SNGANDiscriminator, SNGANGenerator
+from gan_lightning.nets.spectral_norm import add_spectral_norm
 from gan_lightning.nets.upsample_dropout import DropoutDiscriminator, UpsampleGenerator
 from gan_lightning.nets.wgan_gp import WGANGPCritic, WGANGPGenerator
 
@@ -19,11 +21,13 @@ GENERATORS: dict[str, type[nn.Module]] = {
     "dcgan": DCGANGenerator,
     "wgan_gp": WGANGPGenerator,
     "upsample": UpsampleGenerator,
+    "sngan": SNGANGenerator,
 }
 DISCRIMINATORS: dict[str, type[nn.Module]] = {
     "dcgan": DCGANDiscriminator,
     "wgan_gp": WGANGPCritic,
     "dropout": DropoutDiscriminator,
+    "sngan": SNGANDiscriminator,
 }
 
 # Arguments every net of a kind takes; everything else in its signature is an option.
@@ -36,11 +40,13 @@ def net_options(cls: type[nn.Module]) -> dict[str, object]:
     return {n: p.default for n, p in params.items() if n != "self" and n not in _REQUIRED}
 
 
-def _build(kind: str, registry: dict[str, type[nn.Module]], name: str, args: dict, options: dict) -> nn.Module:
+def _build(
+    kind: str, registry: dict[str, type[nn.Module]], name: str, args: dict, options: dict, shared: tuple[str, ...] = ()
+) -> nn.Module:
     if name not in registry:
         raise ValueError(f"unknown {kind} {name!r}; valid names: {', '.join(sorted(registry))}")
     cls = registry[name]
-    valid = net_options(cls)
+    valid = [*net_options(cls), *shared]
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise TypeError(
@@ -57,8 +63,17 @@ def build_generator(name: str, latent_dim: int, image_size: int, channels: int, 
 
 
 def build_discriminator(name: str, image_size: int, channels: int, **options) -> nn.Module:
-    """Build the discriminator or critic registered as `name`."""
-    return _build("discriminator", DISCRIMINATORS, name, dict(image_size=image_size, channels=channels), options)
+    """Build the discriminator or critic registered as `name`.
+
+    Every discriminator also takes `spectral_norm: true` (`add_spectral_norm`, applied after the
+    net has built and initialised its layers).
+    """
+    spectral = options.pop("spectral_norm", False)
+    if not isinstance(spectral, bool):
+        raise TypeError(f"discriminator option spectral_norm must be true or false, got {spectral!r}")
+    args = dict(image_size=image_size, channels=channels)
+    net = _build("discriminator", DISCRIMINATORS, name, args, options, shared=("spectral_norm",))
+    return add_spectral_norm(net) if spectral else net
 
 
 def has_batch_norm(module: nn.Module) -> bool:
@@ -75,6 +90,8 @@ __all__ = [
     "WGANGPCritic",
     "UpsampleGenerator",
     "DropoutDiscriminator",
+    "SNGANGenerator",
+    "SNGANDiscriminator",
     "GENERATORS",
     "DISCRIMINATORS",
     "build_generator",
@@ -82,4 +99,5 @@ __all__ = [
     "net_options",
     "has_batch_norm",
     "init_weights",
+    "add_spectral_norm",
 ]

@@ -1,6 +1,7 @@
 """Weight initialisation shared by every net: the DCGAN convention N(0, 0.02)."""
 
-from torch import nn
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 # Layers whose weight is a linear map (drawn from N(0, std)).
 LINEAR_LAYERS = (
@@ -39,7 +40,7 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
         raise ValueError(f"init_std must be > 0, got {std}")
     for layer in module.modules():
         if isinstance(layer, LINEAR_LAYERS):
-            nn.init.normal_(layer.weight, 0.0, std)
+            nn.init.normal_(initialisable_weight(layer), 0.0, std)
             if layer.bias is not None:
                 nn.init.zeros_(layer.bias)
         elif isinstance(layer, NORM_LAYERS):
@@ -47,3 +48,12 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
                 nn.init.normal_(layer.weight, 1.0, std)
             if layer.bias is not None:
                 nn.init.zeros_(layer.bias)
+
+
+def initialisable_weight(layer: nn.Module) -> Tensor:
+    """The tensor an initialiser must fill: `layer.weight`, or, when the weight is parametrized
+    (spectral norm), the `original` it is computed from: filling the computed weight in place
+    would change a temporary copy and be silently lost."""
+    if parametrize.is_parametrized(layer, "weight"):
+        return layer.parametrizations.weight.original
+    return layer.weight

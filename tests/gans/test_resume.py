@@ -110,3 +110,27 @@ def test_extending_a_finished_run_at_an_epoch_boundary_is_bit_identical(tmp_path
     assert load(last_checkpoint(extended))["global_step"] == 12
     fit_in_process(cfg, "--ckpt_path", "last", "--trainer.max_steps", "15")
     assert_same_run(load(last_checkpoint(extended)), load(last_checkpoint(straight)))
+
+
+STABILISERS = {
+    "augment": "color,translation,cutout",
+    "ema_decay": 0.9,
+    "discriminator_options": {"width": 8, "spectral_norm": True},
+}
+
+
+@pytest.mark.parametrize("module, k", [("dcgan", 5), ("wgan_gp", 7)])
+def test_resume_with_diffaugment_and_spectral_norm_is_bit_identical(tmp_path, module, k):
+    """DiffAugment draws from the step RNG; the spectral norm's power-iteration vectors are buffers in
+    the checkpoint. Both must continue exactly."""
+    model = STABILISERS | ({"loss": "hinge"} if module == "dcgan" else {})
+    straight = tmp_path / "straight"
+    fit_in_process(config(straight, module, max_steps=9, model=model))
+    cfg = config(tmp_path / "interrupted", module, max_steps=9, model=model)
+    with pytest.raises(SIGTERMException):
+        fit_in_process(cfg, "--trainer.callbacks+=tests.fit_runs.SignalAtStep", f"--trainer.callbacks.step={k}")
+    assert load(last_checkpoint(tmp_path / "interrupted"))["global_step"] == k
+    fit_in_process(cfg, "--ckpt_path", "last")
+    resumed, reference = load(last_checkpoint(tmp_path / "interrupted")), load(last_checkpoint(straight))
+    assert any(name.endswith("._u") for name in reference["state_dict"])  # the vectors are compared
+    assert_same_run(resumed, reference)

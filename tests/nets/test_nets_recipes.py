@@ -354,3 +354,61 @@ def test_dcgan_nets_have_no_biases(options):
     d = build_discriminator("dcgan", 32, 3, **d_options)
     layers = [m for m in d.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     assert layers and all(m.bias is None for m in layers)
+
+
+# --- SNGAN "standard CNN" (Miyato et al. 2018, Table 3), CIFAR-10: M = 32, M_g = 4, z in R^128 --
+SNGAN_G = [
+    "Linear(128,8192,bias=True)",  # dense -> M_g x M_g x 512
+    "ConvT(512,256,k4,s2,p1,op0,bias=True)",
+    bn(256),
+    "ReLU",
+    "ConvT(256,128,k4,s2,p1,op0,bias=True)",
+    bn(128),
+    "ReLU",
+    "ConvT(128,64,k4,s2,p1,op0,bias=True)",
+    bn(64),
+    "ReLU",
+    "Conv(64,3,k3,s1,p1,bias=True)",
+    "Tanh",
+]
+SNGAN_G_SHAPES = [(256, 8, 8), (128, 16, 16), (64, 32, 32), (3, 32, 32)]
+SNGAN_D = [
+    "Conv(3,64,k3,s1,p1,bias=True)",
+    "LeakyReLU(0.1)",
+    "Conv(64,64,k4,s2,p1,bias=True)",
+    "LeakyReLU(0.1)",
+    "Conv(64,128,k3,s1,p1,bias=True)",
+    "LeakyReLU(0.1)",
+    "Conv(128,128,k4,s2,p1,bias=True)",
+    "LeakyReLU(0.1)",
+    "Conv(128,256,k3,s1,p1,bias=True)",
+    "LeakyReLU(0.1)",
+    "Conv(256,256,k4,s2,p1,bias=True)",
+    "LeakyReLU(0.1)",
+    "Conv(256,512,k3,s1,p1,bias=True)",
+    "LeakyReLU(0.1)",
+    "Linear(8192,1,bias=True)",  # dense -> 1 on the M/8 x M/8 x 512 map
+]
+SNGAN_D_SHAPES = [(64, 32, 32), (64, 16, 16), (128, 16, 16), (128, 8, 8), (256, 8, 8), (256, 4, 4), (512, 4, 4)]
+
+
+def test_sngan_standard_cnn_matches_table_3():
+    g = build_generator("sngan", latent_dim=128, image_size=32, channels=3)
+    d = build_discriminator("sngan", image_size=32, channels=3)
+    assert describe(g) == SNGAN_G
+    assert describe(d) == SNGAN_D
+    g.eval()
+    assert conv_output_shapes(g, torch.randn(2, 128)) == SNGAN_G_SHAPES
+    assert conv_output_shapes(d, torch.randn(2, 3, 32, 32)) == SNGAN_D_SHAPES
+    assert d(torch.randn(2, 3, 32, 32)).shape == (2,)
+
+
+def test_sngan_standard_cnn_at_stl10_size():
+    # STL-10 in the paper: M = 48, M_g = 6.
+    g = build_generator("sngan", latent_dim=128, image_size=48, channels=3)
+    d = build_discriminator("sngan", image_size=48, channels=3)
+    assert g.net.project.out_features == 6 * 6 * 512
+    assert g.eval()(torch.randn(2, 128)).shape == (2, 3, 48, 48)
+    assert d.net.to_score.in_features == 6 * 6 * 512
+    with pytest.raises(ValueError, match="image_size=20.*multiple of 8"):
+        build_discriminator("sngan", image_size=20, channels=3)

@@ -16,8 +16,8 @@ from gan_lightning.nets import (
 
 
 def test_registry_names():
-    assert sorted(GENERATORS) == ["dcgan", "upsample", "wgan_gp"]
-    assert sorted(DISCRIMINATORS) == ["dcgan", "dropout", "wgan_gp"]
+    assert sorted(GENERATORS) == ["dcgan", "sngan", "upsample", "wgan_gp"]
+    assert sorted(DISCRIMINATORS) == ["dcgan", "dropout", "sngan", "wgan_gp"]
 
 
 def test_options_and_defaults_are_plain_json_values():
@@ -51,17 +51,19 @@ def test_nets_remember_their_sizes():
 
 
 def test_unknown_name_lists_valid_names():
-    with pytest.raises(ValueError, match="unknown generator 'stylegan'.*dcgan, upsample, wgan_gp"):
+    with pytest.raises(ValueError, match="unknown generator 'stylegan'.*dcgan, sngan, upsample, wgan_gp"):
         build_generator("stylegan", 100, 64, 3)
-    with pytest.raises(ValueError, match="unknown discriminator 'critic'.*dcgan, dropout, wgan_gp"):
+    with pytest.raises(ValueError, match="unknown discriminator 'critic'.*dcgan, dropout, sngan, wgan_gp"):
         build_discriminator("critic", 64, 3)
 
 
 def test_unknown_option_names_option_and_class():
     with pytest.raises(TypeError, match="'depth'.*'dcgan'.*DCGANGenerator.*width, batch_norm, stem, init_std"):
         build_generator("dcgan", 100, 64, 3, depth=4)
-    with pytest.raises(TypeError, match="'batch_norm'.*WGANGPCritic"):
+    with pytest.raises(TypeError, match="'batch_norm'.*WGANGPCritic.*valid options: width, init_std, spectral_norm"):
         build_discriminator("wgan_gp", 64, 3, batch_norm=True)
+    with pytest.raises(TypeError, match="'spectral_norm'.*DCGANGenerator"):  # discriminators only
+        build_generator("dcgan", 100, 64, 3, spectral_norm=True)
     with pytest.raises(TypeError, match="'width'.*UpsampleGenerator"):
         build_generator("upsample", 100, 28, 1, width=64)
 

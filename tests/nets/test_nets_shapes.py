@@ -5,8 +5,14 @@ import torch
 
 from gan_lightning.nets import DISCRIMINATORS, GENERATORS, build_discriminator, build_generator
 
-# The sizes each net offers (RECIPES: 64 for §1/§2, 32 for §3, 28 and 32 for §5).
-SIZES = {"dcgan": (16, 32, 64), "wgan_gp": (16, 32, 64), "upsample": (16, 28, 32), "dropout": (16, 28, 32)}
+# The sizes each net offers (RECIPES: 64 for §1/§2, 32 for §3, 28 and 32 for §5; SNGAN: 32 CIFAR-10, 48 STL-10).
+SIZES = {
+    "dcgan": (16, 32, 64),
+    "wgan_gp": (16, 32, 64),
+    "upsample": (16, 28, 32),
+    "dropout": (16, 28, 32),
+    "sngan": (16, 32, 48),
+}
 LATENT = 16
 BATCH = 3
 
