@@ -8,7 +8,6 @@ On a small dataset a sample identical to its nearest real image is a copy.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,7 +16,8 @@ import torch
 from torch import Tensor
 
 from gan_lightning.images import make_grid
-from gan_lightning.metrics.fid import build_fid_metric, to_fid_input
+from gan_lightning.metrics.inception import build_inception, to_fid_input
+from gan_lightning.metrics.weights import resolve_fid_weights
 from gan_lightning.visuals.panels import as_float_images, side_by_side, to_rgb_array
 
 
@@ -31,16 +31,15 @@ class FeatureSpace:
 
 def inception_space(weights_path: str | None = None, device: str = "cpu") -> FeatureSpace | None:
     """Inception pool3 (2048-d) features with the FID weights, or None when no weights file is found."""
-    with warnings.catch_warnings():  # its "FID is off" warning speaks of training; the caller says what it does
-        warnings.simplefilter("ignore", UserWarning)
-        metric = build_fid_metric(weights_path, device=device, download=False)
-    if metric is None:
+    path = resolve_fid_weights(weights_path, download=False, warn=False)
+    if path is None:
         return None
-    network = metric.inception.eval()
+    network = build_inception(path, ["2048"]).to(device)
 
     @torch.no_grad()
     def embed(images: Tensor) -> Tensor:
-        return network(to_fid_input(images).to(device)).double().cpu()
+        (features,) = network(to_fid_input(images).to(device))
+        return features.double().cpu()
 
     return FeatureSpace("Inception pool3 features", embed)
 
