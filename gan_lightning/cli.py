@@ -115,7 +115,11 @@ class GANCLI(LightningCLI):
 
     def _loggers(self) -> list[Logger]:
         run = self.run_dir
-        loggers: list[Logger] = [TensorBoardLogger(save_dir=run.parent.parent, name=run.parent.name, version=run.name)]
+        # No hp_metric placeholder: RunSummary writes the HPARAMS entry with the run's best and final FID and KID.
+        tensorboard = TensorBoardLogger(
+            save_dir=run.parent.parent, name=run.parent.name, version=run.name, default_hp_metric=False
+        )
+        loggers: list[Logger] = [tensorboard]
         if self.config.wandb:
             loggers.append(
                 WandbLogger(

@@ -18,10 +18,6 @@ def append_jsonl(path: Path, record: dict) -> None:
         tmp.write_bytes(existing + (json.dumps(record, sort_keys=True) + "\n").encode())
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-
-
 def format_table(record: dict) -> str:
     """The metrics of one evaluation record as aligned text, with the protocol beneath."""
     protocol, values, unavailable = record["protocol"], record["metrics"], record.get("unavailable", {})
