@@ -2,7 +2,8 @@
 # Every CUDA path once, on one GPU, and the speed targets measured in the same run as the plain-loop reference.
 #
 #   DATA_ROOT=/path/to/data bash scripts/gpu_check.sh            # on a machine with one NVIDIA GPU
-#   ACCELERATOR=cpu STEPS=2 BENCH_STEPS=2 CONFIGS="demo pokemon" bash scripts/gpu_check.sh  # dry run on a CPU
+#   ACCELERATOR=cpu STEPS=2 BENCH_STEPS=2 EVAL_NUM=50 CONFIGS=demo \
+#     BENCH_ARGS="--width 8 --image_size 16 --fid_samples 20 --only dcgan,fid" bash scripts/gpu_check.sh  # a CPU dry run
 #
 # For every config: a short fit (--trainer.devices 1; the config's dataset under DATA_ROOT when it is there,
 # else the demo shapes in its place), a resume of it from last.ckpt, the same in bf16 with channels_last;
@@ -15,6 +16,8 @@ ACCELERATOR=${ACCELERATOR:-gpu}
 DATA_ROOT=${DATA_ROOT:-data}
 STEPS=${STEPS:-20}
 BENCH_STEPS=${BENCH_STEPS:-200}
+EVAL_NUM=${EVAL_NUM:-1000}
+BENCH_ARGS=${BENCH_ARGS:-}
 OUT=${OUT:-gpu_check}
 CONFIGS=${CONFIGS:-$(basename -s .yaml configs/*.yaml)}
 mkdir -p "$OUT"
@@ -71,8 +74,9 @@ done
 device=cuda; [ "$ACCELERATOR" = cpu ] && device=cpu
 ckpt=$(ls -t "$OUT"/runs/pokemon/version_*/checkpoints/last.ckpt 2>/dev/null | head -n 1)
 check "sample.py" python scripts/sample.py --ckpt "$ckpt" --num 64 --out "$OUT/grid.png" --device "$device"
-check "evaluate.py" python scripts/evaluate.py --ckpt "$ckpt" --num 1000 --metrics fid,kid,prdc --device "$device"
-check "benchmark.py" python scripts/benchmark.py --device "$device" --steps "$BENCH_STEPS" \
+check "evaluate.py" python scripts/evaluate.py --ckpt "$ckpt" --num "$EVAL_NUM" --metrics fid,kid,prdc --device "$device"
+# shellcheck disable=SC2086
+check "benchmark.py" python scripts/benchmark.py --device "$device" --steps "$BENCH_STEPS" $BENCH_ARGS \
   --data_root "$DATA_ROOT" --out "$OUT/benchmark.json" --markdown "$OUT/benchmark.md" \
   --target 'dcgan.fit.images_per_s>=40000' --target 'dcgan_bf16.fit.images_per_s>=100000' \
   --target 'wgan_gp.fit.gen_it_per_s>=36' --target 'fid.seconds_10k<=3' \
