@@ -6,12 +6,14 @@
 Options are plain JSON-able values (they come from YAML configs and live in checkpoints).
 """
 
+import contextlib
 import inspect
+from collections.abc import Iterator
 
 from torch import nn
 
 from gan_lightning.nets.dcgan import DCGANDiscriminator, DCGANGenerator
-from gan_lightning.nets.init import init_weights
+from gan_lightning.nets.init import BATCH_NORMS, INIT_SCHEMES, init_weights
 from gan_lightning.nets.upsample_dropout import DropoutDiscriminator, UpsampleGenerator
 from gan_lightning.nets.wgan_gp import WGANGPCritic, WGANGPGenerator
 
@@ -64,8 +66,38 @@ def build_discriminator(name: str, image_size: int, channels: int, **options) ->
 def has_batch_norm(module: nn.Module) -> bool:
     """True if `module` holds any batch norm layer (a WGAN-GP critic should not: the gradient
     penalty is per sample, and batch norm makes each sample's score depend on the batch)."""
-    batch_norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
-    return any(isinstance(m, batch_norms) for m in module.modules())
+    return any(isinstance(m, BATCH_NORMS) for m in module.modules())
+
+
+SAMPLE_BATCH_NORM = ("running", "batch")
+
+
+@contextlib.contextmanager
+def sampling_mode(net: nn.Module, batch_norm: str = "running") -> Iterator[nn.Module]:
+    """`net` set up to draw samples (dropout off), then restored as it was.
+
+    batch_norm "running": eval mode, batch norm uses its running statistics, so a sample does not
+    depend on the rest of its batch. "batch": batch norm normalises with the statistics of the
+    sampled batch, as in training (d2l and PyTorch-GAN sample that way), and the running
+    statistics are left untouched.
+    """
+    if batch_norm not in SAMPLE_BATCH_NORM:
+        raise ValueError(f"batch_norm must be one of {SAMPLE_BATCH_NORM}; got {batch_norm!r}")
+    modes = {m: m.training for m in net.modules()}
+    norms = [m for m in net.modules() if isinstance(m, BATCH_NORMS)]
+    tracking = [m.track_running_stats for m in norms]
+    net.eval()
+    if batch_norm == "batch":
+        for norm in norms:
+            norm.train()
+            norm.track_running_stats = False  # train mode without updating the running statistics
+    try:
+        yield net
+    finally:
+        for norm, track in zip(norms, tracking):
+            norm.track_running_stats = track
+        for module, training in modes.items():
+            module.training = training
 
 
 __all__ = [
@@ -82,4 +114,7 @@ __all__ = [
     "net_options",
     "has_batch_norm",
     "init_weights",
+    "INIT_SCHEMES",
+    "sampling_mode",
+    "SAMPLE_BATCH_NORM",
 ]
