@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import inspect
 import json
 import os
 import platform
@@ -68,6 +69,7 @@ class Recipe:
     budget_unit: str
     train_original: Callable[..., loops.ReferenceRun] | None
     original_generator: Callable[[int, int], nn.Module] | None  # (image_size, channels) -> untrained generator
+    n: int = 500  # generated and real images for FID and KID
     note: str = ""
 
 
@@ -86,6 +88,7 @@ RECIPES: dict[str, Recipe] = {
         "epochs",
         loops.d2l_train,
         loops.d2l_generator,
+        n=1000,
     ),
     "fashion_mnist": Recipe(
         "fashion_mnist",
@@ -100,8 +103,8 @@ RECIPES: dict[str, Recipe] = {
         "mnist",
         "eriklindernoren/PyTorch-GAN implementations/dcgan/dcgan.py",
         ("MNIST/raw",),
-        1,
-        "epochs",
+        300,
+        "steps",
         loops.pytorch_gan_dcgan_train,
         loops.pytorch_gan_generator,
     ),
@@ -109,8 +112,8 @@ RECIPES: dict[str, Recipe] = {
         "cifar10",
         "@IT Deep Learning Workshop DCGAN on CIFAR-10 (2020-11-27), the simple no-BN nets",
         ("cifar10-jpeg-train.tar.gz",),
-        1,
-        "epochs",
+        300,
+        "steps",
         loops.it_cifar10_train,
         loops.it_cifar10_generator,
         note="CIFAR-10 pickles are not here: both sides train on the shared CIFAR-10 JPEGs "
@@ -120,7 +123,7 @@ RECIPES: dict[str, Recipe] = {
         "flowers",
         "MathWorks example 'Train Wasserstein GAN with Gradient Penalty (WGAN-GP)'",
         ("flower_photos.tgz",),
-        60,
+        10,
         "steps",
         loops.matlab_wgan_gp_train,
         loops.matlab_wgan_gp_generator,
@@ -151,7 +154,8 @@ ABLATION_CONFIG: dict[str, dict] = {
     "config": {},
     "config+init_dcgan": {"generator_options": {"init": "dcgan"}, "discriminator_options": {"init": "dcgan"}},
 }
-ABLATION_BUDGET = 5  # epochs
+ABLATION_BUDGET = 3  # epochs
+ABLATION_N = 500
 
 
 @dataclass
@@ -167,6 +171,7 @@ class Unit:
     out: str
     snapshot_budgets: tuple[int, ...] = ()
     model_overrides: dict = field(default_factory=dict)
+    n: int = 500  # images for FID and KID
 
     @property
     def name(self) -> str:
@@ -275,7 +280,9 @@ def train_original(unit: Unit, root: Path) -> dict:
     kwargs = {"snapshot_epochs": tuple(unit.snapshot_budgets)}
     if unit.variant != "original":
         kwargs["deviations"] = ABLATION_ORIGINAL[unit.variant]
-    if recipe.budget_unit == "steps":
+    if recipe.budget_unit == "steps":  # at most `budget` epochs, stopped after `budget` generator steps
+        kwargs["max_steps"] = unit.budget
+    if "steps_per_epoch" in inspect.signature(recipe.train_original).parameters:
         kwargs["steps_per_epoch"] = steps_per_epoch(unit.recipe, len(images))
     start = time.perf_counter()
     run = recipe.train_original(images, unit.budget, unit.seed, **kwargs)
@@ -426,6 +433,51 @@ def evaluate(result: dict, budget: int, n: int, features: Features) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------
+# The collapse guard's setting (tests/test_pokemon_collapse_guard.py): the Pokemon recipe on a small
+# real subset for a few steps. Its threshold comes from d2l's loop in the same setting (--guard).
+
+GUARD = {"images": 512, "batch_size": 32, "steps": 16, "samples": 64, "noise_seed": 7}
+
+
+def write_pokemon_subset(source: Path, destination: Path, count: int) -> Path:
+    """A pokemon.zip of `count` real sprites of `source`, picked with a fixed seed."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as archive:
+        names = sorted(n for n in archive.namelist() if n.lower().endswith(".png"))
+        picks = torch.randperm(len(names), generator=torch.Generator().manual_seed(0))[:count].tolist()
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(destination, "w") as subset:
+            for i in sorted(picks):
+                subset.writestr(names[i], archive.read(names[i]))
+    return destination
+
+
+def guard_noise(latent_dim: int) -> Tensor:
+    return torch.randn(GUARD["samples"], latent_dim, generator=torch.Generator().manual_seed(GUARD["noise_seed"]))
+
+
+def guard_spreads(data_root: Path, out: Path, seeds: list[int]) -> dict[str, float]:
+    """Spread of the samples of d2l's loop after the guard's budget on the guard's subset, per seed
+    and sampling mode; the guard's threshold is half the smallest in d2l's own (batch) mode."""
+    from gan_lightning.data import PokemonDataModule
+    from gan_lightning.nets import sampling_mode
+
+    torch.set_num_threads(1)
+    root = out / "guard"
+    write_pokemon_subset(data_root / "pokemon.zip", root / "pokemon.zip", GUARD["images"])
+    images = PokemonDataModule(root=str(root), cache_dir=str(root / "cache"), download=False).images()
+    epochs = GUARD["steps"] * GUARD["batch_size"] // len(images)
+    spreads = {}
+    for seed in seeds:
+        run = loops.d2l_train(images, epochs, seed, batch_size=GUARD["batch_size"])
+        for mode in ("batch", "running"):
+            with torch.no_grad(), sampling_mode(run.generator, mode):
+                spreads[f"seed {seed}, {mode}"] = spread(run.generate(guard_noise(run.latent_dim)))
+    return spreads
+
+
+# ------------------------------------------------------------------------------------------------
 # Units, jobs and tables
 
 
@@ -446,9 +498,10 @@ def find_trained(unit: Unit) -> tuple[dict, int] | None:
     return None
 
 
-def evaluate_unit(unit: Unit, n: int) -> dict:
+def evaluate_unit(unit: Unit) -> dict:
     """The unit's metrics at its budget (computed once, then kept in the run's JSON)."""
     torch.set_num_threads(1)
+    n = unit.n
     result, budget = find_trained(unit)
     key = f"{budget}/{n}"
     if key not in result["metrics"]:
@@ -473,17 +526,18 @@ def summary(result: dict, budget: int, n: int) -> dict:
         "loss_d": result["loss_d"][:epochs],
         "loss_g": result["loss_g"][:epochs],
         "wall_s": wall,
+        "n": n,
         "metrics": result["metrics"][f"{budget}/{n}"],
     }
 
 
-def run_units(units: list[Unit], n: int, jobs: int) -> list[dict]:
+def run_units(units: list[Unit], jobs: int) -> list[dict]:
     """Train what is missing, then evaluate, `jobs` processes at a time; one summary per unit."""
     todo = [u for u in units if find_trained(u) is None]
     with ProcessPoolExecutor(max_workers=max(jobs, 1), mp_context=get_context("spawn")) as pool:
         for unit, _ in zip(todo, pool.map(train_unit, todo)):
             print(f"trained {unit.name}", flush=True)
-        return list(pool.map(evaluate_unit, units, [n] * len(units)))
+        return list(pool.map(evaluate_unit, units))
 
 
 def parity_units(recipes: list[str], seeds: list[int], args: argparse.Namespace) -> list[Unit]:
@@ -495,7 +549,8 @@ def parity_units(recipes: list[str], seeds: list[int], args: argparse.Namespace)
         budget = args.budget.get(name, recipe.budget)
         snapshots = (ABLATION_BUDGET,) if name == "pokemon" and budget > ABLATION_BUDGET else ()
         for seed in seeds:
-            common = dict(recipe=name, seed=seed, budget=budget, data_root=args.data_root, out=args.out)
+            n = args.n or recipe.n
+            common = dict(recipe=name, seed=seed, budget=budget, data_root=args.data_root, out=args.out, n=n)
             units.append(Unit(side="config", variant="config", **common))
             units.append(Unit(side="original", variant="original", snapshot_budgets=snapshots, **common))
     return units
@@ -504,7 +559,8 @@ def parity_units(recipes: list[str], seeds: list[int], args: argparse.Namespace)
 def ablation_units(seeds: list[int], args: argparse.Namespace) -> list[Unit]:
     units = []
     for seed in seeds:
-        common = dict(recipe="pokemon", seed=seed, budget=ABLATION_BUDGET, data_root=args.data_root, out=args.out)
+        n = args.n or ABLATION_N
+        common = dict(recipe="pokemon", seed=seed, budget=ABLATION_BUDGET, data_root=args.data_root, out=args.out, n=n)
         units += [Unit(side="original", variant=v, **common) for v in ABLATION_ORIGINAL]
         units += [Unit(side="config", variant=v, model_overrides=o, **common) for v, o in ABLATION_CONFIG.items()]
     return units
@@ -547,23 +603,22 @@ def losses_line(rows: list[dict], key: str) -> str:
 
 
 def parity_markdown(summaries: list[dict], args: argparse.Namespace, skipped: list[str]) -> str:
-    n = args.n
     lines = [
         f"Parity of each recipe config (scripts/fit.py) against its original's plain loop, same data and budget, "
-        f"seeds {', '.join(map(str, args.seeds))}; FID and KID of {n} samples vs {n} real images "
+        f"seeds {', '.join(map(str, args.seeds))}; FID and KID of n samples vs n real images "
         f"(TF-Inception pool3), mean ± half the spread between seeds; each side sampled as its code samples. "
         f"Parity: config mean ≤ original mean + the larger spread, for FID and KID. "
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU, one thread per run.",
         "",
-        "| recipe | original | budget | side | wall per run | FID | KID × 1000 | spread | parity |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| recipe | original | budget | side | wall per run | n | FID | KID × 1000 | spread | parity |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in args.recipes:
         rows = [s for s in summaries if s["recipe"] == name and s["variant"] in ("config", "original")]
         recipe = RECIPES[name]
         if not rows:
             reason = recipe.note if recipe.train_original is None else "data not under --data_root"
-            lines.append(f"| {name} | {recipe.source} | — | — | — | — | — | — | not run: {reason} |")
+            lines.append(f"| {name} | {recipe.source} | — | — | — | — | — | — | — | not run: {reason} |")
             continue
         config = [r for r in rows if r["side"] == "config"]
         original = [r for r in rows if r["side"] == "original"]
@@ -576,11 +631,11 @@ def parity_markdown(summaries: list[dict], args: argparse.Namespace, skipped: li
             result = ("yes" if check["parity"] else "**no**") if side == "config" else ""
             lines.append(
                 f"| {name} | {recipe.source if side == 'config' else ''} | {budget} | {side} ({mode} BN stats) | "
-                f"{wall / 60:.1f} min | {fmt(fid[0], fid[1])} | {fmt(kid[0], kid[1], 1000)} | "
+                f"{wall / 60:.1f} min | {group[0]['n']} | {fmt(fid[0], fid[1])} | {fmt(kid[0], kid[1], 1000)} | "
                 f"{fmt(spr[0], spr[1], digits=3)} | {result} |"
             )
         if recipe.note:
-            lines.append(f"| | *{recipe.note}* | | | | | | | |")
+            lines.append(f"| | *{recipe.note}* | | | | | | | | |")
     lines += ["", "Per-epoch loss means (mean over seeds; loss_d is the mean of the real and fake parts):", ""]
     lines += ["| recipe | side | loss_d per epoch | loss_g per epoch |", "|---|---|---|---|"]
     for name in args.recipes:
@@ -594,7 +649,7 @@ def parity_markdown(summaries: list[dict], args: argparse.Namespace, skipped: li
 
 
 def ablation_markdown(summaries: list[dict], args: argparse.Namespace) -> str:
-    n = args.n
+    n = args.n or ABLATION_N
     lines = [
         f"Ablation on the Pokemon recipe, {ABLATION_BUDGET} epochs (batch 256, lr 0.005), seeds "
         f"{', '.join(map(str, args.seeds))}: d2l's loop as printed, with one deviation at a time, and the config "
@@ -639,10 +694,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--data_root", required=True, help="folder with the datasets' files (e.g. ../shared/data)")
     parser.add_argument("--out", required=True, help="folder for runs, units, grids and feature caches")
-    parser.add_argument("--n", type=int, default=1000, help="generated and real images for FID and KID")
+    parser.add_argument("--n", type=int, help="generated and real images for FID and KID (default: per recipe)")
     parser.add_argument("--budget", nargs="*", default=[], help="RECIPE=N overrides (epochs, or steps for flowers)")
     parser.add_argument("--jobs", type=int, default=1, help="runs trained (and evaluated) at once")
     parser.add_argument("--ablation", action="store_true", help="the Pokemon ablation instead of the parity table")
+    parser.add_argument("--guard", action="store_true", help="d2l's spreads in the collapse guard's setting")
     parser.add_argument("--markdown", help="write the table(s) here")
     parser.add_argument("--json", help="write every run's summary here")
     args = parser.parse_args(argv)
@@ -656,8 +712,14 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.recipes
         if RECIPES[name].train_original is None or not has_files(RECIPES[name], Path(args.data_root))
     ]
+    if args.guard:
+        spreads = guard_spreads(Path(args.data_root), Path(args.out), args.seeds)
+        print(json.dumps(spreads, indent=1))
+        smallest = min(v for k, v in spreads.items() if k.endswith("batch"))
+        print(f"threshold (half the smallest spread of d2l's own, batch-statistics, samples): {smallest / 2:.4f}")
+        return 0
     units = ablation_units(args.seeds, args) if args.ablation else parity_units(args.recipes, args.seeds, args)
-    summaries = run_units(units, args.n, args.jobs)
+    summaries = run_units(units, args.jobs)
     table = ablation_markdown(summaries, args) if args.ablation else parity_markdown(summaries, args, skipped)
     print(table)
     if args.markdown:

@@ -287,6 +287,7 @@ def d2l_train(
     latent_dim: int = 100,
     deviations: D2LDeviations | None = None,
     snapshot_epochs: tuple[int, ...] = (),
+    max_steps: int | None = None,
 ) -> ReferenceRun:
     """d2l's `train(net_D, net_G, data_iter, num_epochs, lr, latent_dim)` with its update_D and
     update_G, on uint8 images (N, C, H, W); same lr for both nets, Adam betas (0.5, 0.999)."""
@@ -327,12 +328,16 @@ def d2l_train(
             per_example = b if deviations.reduction == "sum" else 1
             losses.add(loss_D / per_example, loss_G / per_example, b)
             steps += 1
+            if steps == max_steps:
+                break
         losses.end_epoch()
         # "Show generated examples": 21 images in train mode, which also moves G's running statistics.
         with torch.no_grad():
             net_g(torch.normal(0, 1, size=(21, latent_dim, 1, 1)))
         if epoch in snapshot_epochs:
             snapshots[epoch] = snapshot(net_g)
+        if steps == max_steps:
+            break
     return ReferenceRun(
         net_g, latent_dim, True, "batch", losses.loss_d, losses.loss_g, steps, losses.seconds, snapshots
     )
@@ -423,6 +428,7 @@ def pytorch_gan_dcgan_train(
     batch_size: int = 64,
     latent_dim: int = 100,
     snapshot_epochs: tuple[int, ...] = (),
+    max_steps: int | None = None,
 ) -> ReferenceRun:
     """The script's training loop: per batch the generator step first, then the discriminator step
     on the real batch and the same (detached) generated batch; BCELoss on sigmoid outputs; the last
@@ -455,9 +461,13 @@ def pytorch_gan_dcgan_train(
             optimizer_D.step()
             losses.add(d_loss, g_loss, real_imgs.shape[0])
             steps += 1
+            if steps == max_steps:
+                break
         losses.end_epoch()
         if epoch in snapshot_epochs:
             snapshots[epoch] = snapshot(generator)
+        if steps == max_steps:
+            break
     return ReferenceRun(
         generator, latent_dim, False, "batch", losses.loss_d, losses.loss_g, steps, losses.seconds, snapshots
     )
@@ -505,6 +515,7 @@ def it_cifar10_train(
     batch_size: int = 64,
     zsize: int = 100,
     snapshot_epochs: tuple[int, ...] = (),
+    max_steps: int | None = None,
 ) -> ReferenceRun:
     """The article's train(): D's real and fake losses back-propagated one after the other, then one
     step; the generator step on fresh noise. Its `.reshape(batch_size, -1)` needs full batches, so
@@ -539,9 +550,13 @@ def it_cifar10_train(
             optG.step()
             losses.add((loss_real + loss_fake1) / 2, loss_netG, batch_size)  # the article prints the sum
             steps += 1
+            if steps == max_steps:
+                break
         losses.end_epoch()
         if epoch in snapshot_epochs:
             snapshots[epoch] = snapshot(netG)
+        if steps == max_steps:
+            break
     return ReferenceRun(netG, zsize, True, "batch", losses.loss_d, losses.loss_g, steps, losses.seconds, snapshots)
 
 
@@ -663,7 +678,7 @@ def matlab_minibatches(images: Tensor, batch_size: int, rng: torch.Generator) ->
 
 def matlab_wgan_gp_train(
     images: Tensor,
-    steps: int,
+    epochs: int,
     seed: int,
     steps_per_epoch: int,
     lr_d: float = 2e-4,
@@ -673,6 +688,7 @@ def matlab_wgan_gp_train(
     lam: float = 10.0,
     latent_dim: int = 100,
     snapshot_epochs: tuple[int, ...] = (),
+    max_steps: int | None = None,
 ) -> ReferenceRun:
     """The example's custom training loop with modelLossD / modelLossG and adamupdate (gradient
     decay 0, squared gradient decay 0.9). Loss means are grouped by `steps_per_epoch` generator
@@ -684,6 +700,7 @@ def matlab_wgan_gp_train(
     opt_g = torch.optim.Adam(net_g.parameters(), lr=lr_g, betas=(0.0, 0.9), eps=1e-8)
     queue = matlab_minibatches(images, batch_size, torch.Generator().manual_seed(seed))
     losses, snapshots = EpochLosses(), {}
+    steps = epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
     for iteration in range(1, steps + 1):
         loss_ds = []
         for _ in range(n_critic):
