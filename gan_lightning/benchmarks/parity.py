@@ -16,7 +16,9 @@ spread between seeds (the larger max - min of the two sides).
 
 `--ablation` instead trains d2l's loop with each deviation the Pokemon config once had, one at a
 time, and that config through fit.py, for a short budget; every generator with batch norm is
-evaluated with both ways of sampling (running statistics and batch statistics).
+evaluated with both ways of sampling (running statistics and batch statistics). `--guard` prints
+the spreads of d2l's loop in the setting of the Pokemon collapse guard (tests/), which sets its
+threshold.
 
 Every run is a unit kept under `--out/units/` (JSON, and the generator of a plain loop), so a rerun
 reuses finished units; a long plain-loop run also keeps its generator at the ablation budget.
@@ -136,7 +138,7 @@ RECIPES: dict[str, Recipe] = {
         "epochs",
         None,
         None,
-        note="no CelebA data on this machine: not run",
+        note="no CelebA data on this machine",
     ),
 }
 
@@ -602,13 +604,29 @@ def losses_line(rows: list[dict], key: str) -> str:
     return ", ".join(f"{sum(r[key][e] for r in rows) / len(rows):.2f}" for e in range(epochs))
 
 
-def parity_markdown(summaries: list[dict], args: argparse.Namespace, skipped: list[str]) -> str:
+def cpu_name() -> str:
+    """The CPU's model name (Linux), else the platform's machine type."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def budget_text(recipe: Recipe, budget: int) -> str:
+    unit = recipe.budget_unit if budget != 1 else recipe.budget_unit[:-1]
+    return f"{budget} {'generator steps' if unit.startswith('step') and budget != 1 else unit}"
+
+
+def parity_markdown(summaries: list[dict], args: argparse.Namespace) -> str:
     lines = [
         f"Parity of each recipe config (scripts/fit.py) against its original's plain loop, same data and budget, "
         f"seeds {', '.join(map(str, args.seeds))}; FID and KID of n samples vs n real images "
         f"(TF-Inception pool3), mean ± half the spread between seeds; each side sampled as its code samples. "
         f"Parity: config mean ≤ original mean + the larger spread, for FID and KID. "
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU, one thread per run.",
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores, CPU only, one thread per run.",
         "",
         "| recipe | original | budget | side | wall per run | n | FID | KID × 1000 | spread | parity |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -623,7 +641,7 @@ def parity_markdown(summaries: list[dict], args: argparse.Namespace, skipped: li
         config = [r for r in rows if r["side"] == "config"]
         original = [r for r in rows if r["side"] == "original"]
         check = verdict(config, original)
-        budget = f"{rows[0]['budget']} {recipe.budget_unit}"
+        budget = budget_text(recipe, rows[0]["budget"])
         for side, group in (("config", config), ("original", original)):
             fid, kid, spr = side_stats(group, "fid"), side_stats(group, "kid"), side_stats(group, "spread")
             wall = sum(r["wall_s"] for r in group) / len(group)
@@ -643,8 +661,6 @@ def parity_markdown(summaries: list[dict], args: argparse.Namespace, skipped: li
             group = [s for s in summaries if s["recipe"] == name and s["side"] == side and s["variant"] in (side,)]
             if group:
                 lines.append(f"| {name} | {side} | {losses_line(group, 'loss_d')} | {losses_line(group, 'loss_g')} |")
-    if skipped:
-        lines += ["", *[f"- {s}" for s in skipped]]
     return "\n".join(lines) + "\n"
 
 
@@ -674,6 +690,16 @@ def ablation_markdown(summaries: list[dict], args: argparse.Namespace) -> str:
             f"| {variant} | {losses_line(rows, 'loss_d')} | {losses_line(rows, 'loss_g')} | {' | '.join(cells)} | "
             f"{spreads[0]:.3f} / {spreads[1]:.3f} |"
         )
+    lines += [
+        "",
+        "- original: d2l's train() as printed: every parameter N(0, 0.02), BCE summed over the batch, G(z) "
+        "computed again for the generator step, the last partial batch kept.",
+        "- +init_dcgan: batch norm scale N(1, 0.02) and shift 0 (the PyTorch DCGAN tutorial's init); +mean_loss: "
+        "batch-mean BCE; +reuse_fake: the generator step reuses the discriminator step's G(z); +drop_last: the last "
+        "partial batch dropped; +all_four: all four, the fit path's arithmetic before it followed d2l.",
+        "- config: configs/pokemon.yaml through scripts/fit.py as shipped; config+init_dcgan: with the DCGAN "
+        "tutorial's initialisation it used to have (it sampled with running statistics: its 'running' columns).",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -707,11 +733,6 @@ def main(argv: list[str] | None = None) -> int:
     args.out = str(Path(args.out).resolve())
     if len(args.seeds) < 2:
         parser.error("parity needs 2 or more seeds (it compares within the spread between seeds)")
-    skipped = [
-        f"{name}: {RECIPES[name].note or 'no files under --data_root'}"
-        for name in args.recipes
-        if RECIPES[name].train_original is None or not has_files(RECIPES[name], Path(args.data_root))
-    ]
     if args.guard:
         spreads = guard_spreads(Path(args.data_root), Path(args.out), args.seeds)
         print(json.dumps(spreads, indent=1))
@@ -720,7 +741,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     units = ablation_units(args.seeds, args) if args.ablation else parity_units(args.recipes, args.seeds, args)
     summaries = run_units(units, args.jobs)
-    table = ablation_markdown(summaries, args) if args.ablation else parity_markdown(summaries, args, skipped)
+    table = ablation_markdown(summaries, args) if args.ablation else parity_markdown(summaries, args)
     print(table)
     if args.markdown:
         Path(args.markdown).write_text(table)
