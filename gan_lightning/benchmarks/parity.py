@@ -75,10 +75,10 @@ class Recipe:
     note: str = ""
 
 
-def _data_override_cifar(root: Path) -> tuple[Path, tuple[str, ...]]:
-    """The CIFAR-10 JPEGs unpacked under `root` (once), and the fit.py arguments that train on them."""
-    folder = root / "cifar10-jpeg" / "train"
-    return folder, ("--data", "gan_lightning.data.FolderDataModule", "--data.image_size", "32", "--data.channels", "3")
+# CIFAR-10's pickles are not in the shared data: its recipe trains on the CIFAR-10 JPEGs through the
+# folder datamodule (the config's nets and settings otherwise).
+CIFAR_JPEGS = Path("cifar10-jpeg") / "train"
+CIFAR_FIT_DATA = ("--data", "gan_lightning.data.FolderDataModule", "--data.image_size", "32", "--data.channels", "3")
 
 
 RECIPES: dict[str, Recipe] = {
@@ -196,7 +196,7 @@ def prepare_root(recipe: str, data_root: Path, out: Path) -> Path:
     """The --data.root both sides train from (cifar10: the shared JPEGs, unpacked once under `out`)."""
     if recipe != "cifar10":
         return data_root
-    folder, _ = _data_override_cifar(out / "data")
+    folder = out / "data" / CIFAR_JPEGS
     if not folder.is_dir():
         with tarfile.open(data_root / "cifar10-jpeg-train.tar.gz") as archive:
             archive.extractall(out / "data", filter="data")
@@ -232,7 +232,7 @@ def fit_command(unit: Unit, root: Path) -> list[str]:
     )
     command = [sys.executable, str(FIT), "--config", str(CONFIGS / f"{unit.recipe}.yaml")]
     if unit.recipe == "cifar10":
-        command += list(_data_override_cifar(root)[1])
+        command += list(CIFAR_FIT_DATA)
     command += ["--data.root", str(root), "--data.download", "false", "--seed_everything", str(unit.seed)]
     command += budget
     command += ["--trainer.default_root_dir", str(Path(unit.out) / "runs"), "--name", unit.name]
