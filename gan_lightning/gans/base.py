@@ -34,7 +34,7 @@ from gan_lightning.gans.augment import diff_augment, parse_policy
 from gan_lightning.gans.ema import make_ema, update_ema
 from gan_lightning.gans.nonfinite import NonFiniteWatch, check_finite_parameters
 from gan_lightning.loops import epoch_finished
-from gan_lightning.nets import build_discriminator, build_generator
+from gan_lightning.nets import build_discriminator, build_generator, sampling_mode
 
 
 class GANModule(pl.LightningModule):
@@ -66,6 +66,7 @@ class GANModule(pl.LightningModule):
         ema_decay: float | None = None,
         num_fixed_samples: int = 64,
         fixed_noise_seed: int = 0,
+        sample_batch_norm: Literal["running", "batch"] = "running",
         channels_last: bool = False,
         fused_optimizers: bool | None = None,
     ) -> None:
@@ -83,6 +84,9 @@ class GANModule(pl.LightningModule):
             ema_decay: keep an exponential moving average of the generator (e.g. 0.999) for
                 sampling and FID; None to sample from the trained generator itself.
             num_fixed_samples: how many fixed latent vectors the sample grids show.
+            sample_batch_norm: how the generator's batch norm normalises when sampling (grids, FID,
+                sample.py): "running" statistics (eval mode) or the sampled "batch"'s own, as in
+                training (see gan_lightning.nets.sampling_mode).
             channels_last: run both nets in channels_last memory format (faster convs on GPUs).
             fused_optimizers: fused Adam kernels; None picks them on CUDA.
         """
@@ -141,18 +145,15 @@ class GANModule(pl.LightningModule):
     def sample(self, noise: Tensor | None = None, num: int | None = None) -> Tensor:
         """Images in [-1, 1] from `noise` (default: `num` fresh vectors, or the fixed noise).
 
-        Uses the EMA generator when there is one, in eval mode (BatchNorm uses its running
-        statistics), so a sample does not depend on what else is in the batch.
+        Uses the EMA generator when there is one, dropout off, and batch norm as
+        `sample_batch_norm` says: "running" statistics (a sample does not depend on what else is in
+        the batch) or the batch's own statistics.
         """
         if noise is None:
             noise = self.noise(num) if num is not None else self.fixed_noise
         net = self.generator_ema if self.generator_ema is not None else self.generator
-        was_training = net.training
-        net.eval()
-        try:
+        with sampling_mode(net, self.hparams.get("sample_batch_norm", "running")):
             images = net(noise.to(self.device))
-        finally:
-            net.train(was_training)
         return images.float()
 
     def sample_seeded(self, num: int, seed: int, batch_size: int) -> Iterator[Tensor]:

@@ -11,7 +11,8 @@ import inspect
 from torch import nn
 
 from gan_lightning.nets.dcgan import DCGANDiscriminator, DCGANGenerator
-from gan_lightning.nets.init import init_weights
+from gan_lightning.nets.init import BATCH_NORMS, INIT_SCHEMES, init_weights
+from gan_lightning.nets.sampling import SAMPLE_BATCH_NORM, sampling_mode
 from gan_lightning.nets.sngan import SNGANDiscriminator, SNGANGenerator
 from gan_lightning.nets.spectral_norm import add_spectral_norm
 from gan_lightning.nets.upsample_dropout import DropoutDiscriminator, UpsampleGenerator
@@ -79,8 +80,7 @@ def build_discriminator(name: str, image_size: int, channels: int, **options) ->
 def has_batch_norm(module: nn.Module) -> bool:
     """True if `module` holds any batch norm layer (a WGAN-GP critic should not: the gradient
     penalty is per sample, and batch norm makes each sample's score depend on the batch)."""
-    batch_norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
-    return any(isinstance(m, batch_norms) for m in module.modules())
+    return any(isinstance(m, BATCH_NORMS) for m in module.modules())
 
 
 __all__ = [
@@ -100,4 +100,7 @@ __all__ = [
     "has_batch_norm",
     "init_weights",
     "add_spectral_norm",
+    "INIT_SCHEMES",
+    "sampling_mode",
+    "SAMPLE_BATCH_NORM",
 ]

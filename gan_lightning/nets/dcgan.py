@@ -62,6 +62,7 @@ class DCGANGenerator(nn.Module):
         width: int = 64,
         batch_norm: bool = True,
         stem: str = "conv_transpose",
+        init: str = "dcgan",
         init_std: float = 0.02,
     ):
         super().__init__()
@@ -95,7 +96,7 @@ class DCGANGenerator(nn.Module):
         layers["to_image"] = nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False)
         layers["tanh"] = nn.Tanh()
         self.net = nn.Sequential(layers)
-        init_weights(self, init_std)
+        init_weights(self, init, init_std)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         check_latent(z, self.latent_dim, type(self).__name__)
@@ -120,6 +121,7 @@ class DCGANDiscriminator(nn.Module):
         batch_norm: bool = True,
         first_layer_batch_norm: bool = True,
         activation: str = "leaky_relu",
+        init: str = "dcgan",
         init_std: float = 0.02,
     ):
         super().__init__()
@@ -137,7 +139,7 @@ class DCGANDiscriminator(nn.Module):
             layers[f"down{i}"] = down_block(c_in, c_out, norm, activation)
         layers["to_logit"] = nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)
         self.net = nn.Sequential(layers)
-        init_weights(self, init_std)
+        init_weights(self, init, init_std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, self.channels, self.image_size, type(self).__name__)

@@ -11,6 +11,8 @@ normalisation of its own: SNGAN's is the spectral norm, set with `discriminator_
 {spectral_norm: true}` (gan_lightning.nets.spectral_norm) like on any other discriminator.
 The table lists no normalisation after the generator's dense layer, so there is none (Chainer-GAN-lib's
 DCGANGenerator, pfnet-research/chainer-gan-lib, adds batch norm and ReLU there).
+Weights start Glorot-uniform with zero biases (`init: glorot`, the nets' default), as Mimicry's SNGAN
+nets do (kwotsin/mimicry, torch_mimicry/nets/sngan: nn.init.xavier_uniform_).
 """
 
 from collections import OrderedDict
@@ -40,7 +42,15 @@ def _up_block(in_channels: int, out_channels: int) -> nn.Sequential:
 class SNGANGenerator(nn.Module):
     """z (B, latent_dim) -> images (B, channels, image_size, image_size) in [-1, 1]."""
 
-    def __init__(self, latent_dim: int, image_size: int, channels: int, width: int = 64, init_std: float = 0.02):
+    def __init__(
+        self,
+        latent_dim: int,
+        image_size: int,
+        channels: int,
+        width: int = 64,
+        init: str = "glorot",
+        init_std: float = 0.02,
+    ):
         super().__init__()
         name = type(self).__name__
         for value, label in ((latent_dim, "latent_dim"), (channels, "channels"), (width, "width")):
@@ -59,7 +69,7 @@ class SNGANGenerator(nn.Module):
                 tanh=nn.Tanh(),
             )
         )
-        init_weights(self, init_std)
+        init_weights(self, init, init_std)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         check_latent(z, self.latent_dim, type(self).__name__)
@@ -69,7 +79,7 @@ class SNGANGenerator(nn.Module):
 class SNGANDiscriminator(nn.Module):
     """images (B, channels, image_size, image_size) -> raw scores (B,)."""
 
-    def __init__(self, image_size: int, channels: int, width: int = 64, init_std: float = 0.02):
+    def __init__(self, image_size: int, channels: int, width: int = 64, init: str = "glorot", init_std: float = 0.02):
         super().__init__()
         name = type(self).__name__
         check_positive_int(channels, "channels", name)
@@ -89,7 +99,7 @@ class SNGANDiscriminator(nn.Module):
         layers["flatten"] = nn.Flatten()
         layers["to_score"] = nn.Linear(c_in * bottom * bottom, 1)
         self.net = nn.Sequential(layers)
-        init_weights(self, init_std)
+        init_weights(self, init, init_std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, self.channels, self.image_size, type(self).__name__)

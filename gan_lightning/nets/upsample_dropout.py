@@ -26,7 +26,7 @@ class UpsampleGenerator(nn.Module):
     image_size must be a multiple of 4 (28 for MNIST, 32 for CIFAR-10).
     """
 
-    def __init__(self, latent_dim: int, image_size: int, channels: int, init_std: float = 0.02):
+    def __init__(self, latent_dim: int, image_size: int, channels: int, init: str = "dcgan", init_std: float = 0.02):
         super().__init__()
         name = type(self).__name__
         check_positive_int(latent_dim, "latent_dim", name)
@@ -47,7 +47,7 @@ class UpsampleGenerator(nn.Module):
                 tanh=nn.Tanh(),
             )
         )
-        init_weights(self, init_std)
+        init_weights(self, init, init_std)
 
     @staticmethod
     def up_block(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -74,7 +74,7 @@ class DropoutDiscriminator(nn.Module):
     sigmoid + BCE but numerically stable.
     """
 
-    def __init__(self, image_size: int, channels: int, init_std: float = 0.02):
+    def __init__(self, image_size: int, channels: int, init: str = "dcgan", init_std: float = 0.02):
         super().__init__()
         name = type(self).__name__
         check_positive_int(image_size, "image_size", name)
@@ -99,7 +99,7 @@ class DropoutDiscriminator(nn.Module):
         layers["flatten"] = nn.Flatten()
         layers["to_logit"] = nn.Linear(128 * side * side, 1)
         self.net = nn.Sequential(layers)
-        init_weights(self, init_std)
+        init_weights(self, init, init_std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, self.channels, self.image_size, type(self).__name__)

@@ -38,7 +38,15 @@ class WGANGPGenerator(nn.Module):
     transposed convs with 2w, w and `channels` filters; ReLU between, tanh at the end.
     """
 
-    def __init__(self, latent_dim: int, image_size: int, channels: int, width: int = 64, init_std: float = 0.02):
+    def __init__(
+        self,
+        latent_dim: int,
+        image_size: int,
+        channels: int,
+        width: int = 64,
+        init: str = "glorot",
+        init_std: float = 0.02,
+    ):
         super().__init__()
         name = type(self).__name__
         check_positive_int(latent_dim, "latent_dim", name)
@@ -60,7 +68,7 @@ class WGANGPGenerator(nn.Module):
         layers["to_image"] = same_up_conv(widths[-1], channels)
         layers["tanh"] = nn.Tanh()
         self.net = nn.Sequential(layers)
-        init_weights(self, init_std)
+        init_weights(self, init, init_std)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         check_latent(z, self.latent_dim, type(self).__name__)
@@ -84,7 +92,7 @@ class WGANGPCritic(nn.Module):
     generator rely on.
     """
 
-    def __init__(self, image_size: int, channels: int, width: int = 64, init_std: float = 0.02):
+    def __init__(self, image_size: int, channels: int, width: int = 64, init: str = "glorot", init_std: float = 0.02):
         super().__init__()
         name = type(self).__name__
         check_positive_int(channels, "channels", name)
@@ -104,7 +112,7 @@ class WGANGPCritic(nn.Module):
             layers[f"down{i}"] = nn.Sequential(block)
         layers["to_score"] = nn.Conv2d(widths[-1], 1, 4)
         self.net = nn.Sequential(layers)
-        init_weights(self, init_std)
+        init_weights(self, init, init_std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, self.channels, self.image_size, type(self).__name__)

@@ -25,6 +25,7 @@ def test_options_and_defaults_are_plain_json_values():
         "width": 64,
         "batch_norm": True,
         "stem": "conv_transpose",
+        "init": "dcgan",
         "init_std": 0.02,
     }
     assert net_options(DISCRIMINATORS["dcgan"]) == {
@@ -32,12 +33,13 @@ def test_options_and_defaults_are_plain_json_values():
         "batch_norm": True,
         "first_layer_batch_norm": True,
         "activation": "leaky_relu",
+        "init": "dcgan",
         "init_std": 0.02,
     }
-    assert net_options(GENERATORS["wgan_gp"]) == {"width": 64, "init_std": 0.02}
-    assert net_options(DISCRIMINATORS["wgan_gp"]) == {"width": 64, "init_std": 0.02}
-    assert net_options(GENERATORS["upsample"]) == {"init_std": 0.02}
-    assert net_options(DISCRIMINATORS["dropout"]) == {"init_std": 0.02}
+    assert net_options(GENERATORS["wgan_gp"]) == {"width": 64, "init": "glorot", "init_std": 0.02}
+    assert net_options(DISCRIMINATORS["wgan_gp"]) == {"width": 64, "init": "glorot", "init_std": 0.02}
+    assert net_options(GENERATORS["upsample"]) == {"init": "dcgan", "init_std": 0.02}
+    assert net_options(DISCRIMINATORS["dropout"]) == {"init": "dcgan", "init_std": 0.02}
     for cls in [*GENERATORS.values(), *DISCRIMINATORS.values()]:
         options = net_options(cls)
         assert json.loads(json.dumps(options)) == options
@@ -58,9 +60,10 @@ def test_unknown_name_lists_valid_names():
 
 
 def test_unknown_option_names_option_and_class():
-    with pytest.raises(TypeError, match="'depth'.*'dcgan'.*DCGANGenerator.*width, batch_norm, stem, init_std"):
+    with pytest.raises(TypeError, match="'depth'.*'dcgan'.*DCGANGenerator.*width, batch_norm, stem, init, init_std"):
         build_generator("dcgan", 100, 64, 3, depth=4)
-    with pytest.raises(TypeError, match="'batch_norm'.*WGANGPCritic.*valid options: width, init_std, spectral_norm"):
+    critic_options = "valid options: width, init, init_std, spectral_norm"
+    with pytest.raises(TypeError, match=f"'batch_norm'.*WGANGPCritic.*{critic_options}"):
         build_discriminator("wgan_gp", 64, 3, batch_norm=True)
     with pytest.raises(TypeError, match="'spectral_norm'.*DCGANGenerator"):  # discriminators only
         build_generator("dcgan", 100, 64, 3, spectral_norm=True)

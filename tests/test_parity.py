@@ -1,0 +1,130 @@
+"""The parity check's parts: the fit.py command it runs, the original loops it compares against,
+and the FID/KID it scores them with. The full check takes hours; these take seconds."""
+
+import os
+import subprocess
+import sys
+
+import torch
+import yaml
+
+from gan_lightning.benchmarks import parity
+from gan_lightning.benchmarks import reference_loops as originals
+from tests.data.builders import SHARED_DATA, needs_shared
+
+# Subprocesses import gan_lightning from this checkout.
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(parity.REPO), os.environ.get("PYTHONPATH", "")]))
+
+
+def test_fit_command_is_the_shipped_config_with_only_budget_seed_and_folders_changed(tmp_path):
+    unit = parity.Unit(
+        recipe="pokemon",
+        side="config",
+        variant="config+init_dcgan",
+        seed=3,
+        budget=2,
+        data_root=str(tmp_path / "data"),
+        out=str(tmp_path / "out"),
+        model_overrides=parity.ABLATION_CONFIG["config+init_dcgan"],
+    )
+    command = parity.fit_command(unit, tmp_path / "data")
+    printed = subprocess.run([*command, "--print_config"], capture_output=True, text=True, timeout=120, env=ENV)
+    assert printed.returncode == 0, printed.stderr[-3000:]
+    resolved = yaml.safe_load(printed.stdout)
+    shipped = yaml.safe_load((parity.CONFIGS / "pokemon.yaml").read_text())
+    model = resolved["model"]["init_args"]
+    # the ablation variant swaps the init and keeps every other net option of the config
+    assert model["generator_options"] == {**shipped["model"]["init_args"]["generator_options"], "init": "dcgan"}
+    assert model["discriminator_options"] == {
+        **shipped["model"]["init_args"]["discriminator_options"],
+        "init": "dcgan",
+    }
+    for key in ("lr", "betas", "latent_dim", "sample_batch_norm"):
+        if key in shipped["model"]["init_args"]:
+            assert model[key] == shipped["model"]["init_args"][key], key
+    assert resolved["seed_everything"] == 3
+    assert resolved["trainer"]["max_epochs"] == 2
+    assert resolved["data"]["init_args"]["batch_size"] == shipped["data"]["init_args"]["batch_size"]
+    assert resolved["fid"]["enabled"] is False
+
+
+def decoded(recipe: str, count: int) -> torch.Tensor:
+    return parity.recipe_images(recipe, SHARED_DATA)[:count]
+
+
+@needs_shared("pokemon.zip")
+def test_d2l_loop_keeps_the_last_partial_batch_and_samples_in_train_mode():
+    images = decoded("pokemon", 40)
+    run = originals.d2l_train(images, 1, 0, batch_size=16, snapshot_epochs=(1,))
+    assert run.steps == 3  # 16 + 16 + 8: DataLoader's default keeps the partial batch
+    assert len(run.loss_d) == len(run.loss_g) == 1 and all(map(torch.isfinite, torch.tensor(run.loss_d + run.loss_g)))
+    assert run.sample_batch_norm == "batch" and run.latent_as_map
+    dropped = originals.d2l_train(images, 1, 0, batch_size=16, deviations=originals.D2LDeviations(drop_last=True))
+    assert dropped.steps == 2
+    assert set(run.snapshots) == {1}
+
+
+@needs_shared("MNIST/raw")
+def test_pytorch_gan_loop_keeps_the_partial_batch():
+    run = originals.pytorch_gan_dcgan_train(decoded("mnist", 40), 1, 0, batch_size=16)
+    assert run.steps == 3 and run.generate(torch.randn(2, 100)).shape == (2, 1, 32, 32)
+
+
+@needs_shared("flower_photos.tgz")
+def test_matlab_loop_discards_partial_minibatches_and_groups_losses_by_epoch():
+    images = decoded("flowers", 20)
+    run = originals.matlab_wgan_gp_train(images, 2, 0, steps_per_epoch=2, batch_size=4, n_critic=2, max_steps=3)
+    assert run.steps == 3 and len(run.loss_d) == 2  # epochs of 2 generator steps: 2 + 1
+    assert run.generate(torch.randn(2, 100)).shape == (2, 3, 64, 64)
+    # the first pass in the datastore's order, full minibatches only, then reshuffled
+    batches = originals.matlab_minibatches(images, 8, torch.Generator().manual_seed(0))
+    first = [next(batches) for _ in range(2)]
+    expected = originals.uint8_to_float(images[:16]).split(8)
+    for got, want in zip(first, expected):
+        assert all(torch.equal(g, w) or torch.equal(g, w.flip(-1)) for g, w in zip(got, want))
+    # 20 images: 4 left over, discarded; the next pass starts in a new order
+    third = next(batches)
+    assert third.shape[0] == 8
+    assert not all(torch.equal(g, w) or torch.equal(g, w.flip(-1)) for g, w in zip(third, expected[0]))
+
+
+@needs_shared("pokemon.zip")
+def test_fid_and_kid_tell_real_sprites_from_other_real_sprites_and_from_noise(tmp_path, converted_weights):
+    images = decoded("pokemon", 4895)
+    features = parity.Features(tmp_path, converted_weights[0])
+    picks = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:32]
+    a, b = features(images[picks[:16]]), features(images[picks[16:]])
+    noise = features(torch.rand(16, 3, 64, 64) * 2 - 1)
+    fid_real, kid_real = parity.fid_kid(a, b)
+    fid_noise, kid_noise = parity.fid_kid(a, noise)
+    assert fid_noise > 2 * fid_real and kid_noise > 10 * abs(kid_real)
+    assert abs(parity.fid_kid(a, a)[0]) < 1e-3  # FID of a set with itself
+
+
+def test_parity_verdict_allows_the_spread_between_seeds():
+    def rows(*fids):
+        return [{"metrics": {"own_mode": "batch", "batch": {"fid": f, "kid": f / 1000}}} for f in fids]
+
+    assert parity.verdict(rows(100, 110), rows(100, 104))["parity"]  # 105 <= 102 + 10
+    assert not parity.verdict(rows(130, 132), rows(100, 104))["parity"]  # 131 > 102 + 4
+    assert parity.verdict(rows(90, 92), rows(100, 101))["parity"]
+
+
+def test_parity_script_refuses_a_single_seed(tmp_path):
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(parity.REPO / "scripts" / "parity.py"),
+            "--data_root",
+            str(tmp_path),
+            "--out",
+            str(tmp_path),
+            "--seeds",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+    )
+    assert run.returncode == 2 and "2 or more seeds" in run.stderr
