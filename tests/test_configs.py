@@ -201,3 +201,31 @@ def test_cifar10_nets_through_the_folder_module_on_the_cifar_jpegs(tmp_path):
         "16",
     )
     assert_recipe_ran(run, "cifar10")
+
+
+def flat_settings(config: str) -> dict[str, object]:
+    """A config's YAML as {"model.init_args.lr": 0.005, ...}."""
+
+    def walk(node: dict, prefix: str) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key, value in node.items():
+            out.update(walk(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+        return out
+
+    return walk(yaml.safe_load((CONFIGS / f"{config}.yaml").read_text()), "")
+
+
+# What each variant config adds to the recipe it says it extends; everything else must stay the recipe's, or
+# comparing the two runs no longer measures the addition alone.
+VARIANT_CHANGES = {
+    "pokemon_diffaug": ("pokemon", {"model.init_args.augment"}),
+    "flowers_diffaug": ("flowers", {"model.init_args.augment"}),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANT_CHANGES))
+def test_a_variant_config_differs_from_its_recipe_only_in_what_it_adds(variant):
+    base, added = VARIANT_CHANGES[variant]
+    mine, theirs = flat_settings(variant), flat_settings(base)
+    differing = {key for key in mine.keys() | theirs.keys() if mine.get(key) != theirs.get(key)}
+    assert differing == added, {key: (theirs.get(key), mine.get(key)) for key in differing}
