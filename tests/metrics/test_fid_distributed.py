@@ -1,7 +1,8 @@
 """Metrics under DDP (2 processes, gloo, CPU) equal those on one device, and every rank agrees with rank 0.
 
 - the reference features are computed in shares on both ranks, gathered and cached by rank 0;
-- the generated samples are split over the ranks (uneven shares), gathered in sample order, and the scores
+- the generated samples are split over the ranks (uneven shares, drawn in one device's batches, which matters
+  for a generator sampling with batch statistics), gathered in sample order, and the scores
   (FID, KID, IS, precision/recall/density/coverage) computed on rank 0 are every rank's;
 - the FID weights are found on rank 0 and its decision (on, off, or an error) is every rank's;
 - an error while rank 0 scores is raised on every rank (not a hang).
@@ -41,7 +42,12 @@ def data(cache_dir: str) -> DemoDataModule:
 def evaluate(cache_dir: str) -> tuple[dict, Evaluator, DCGANModule]:
     torch.manual_seed(0)
     gan = DCGANModule(
-        latent_dim=8, image_size=16, channels=3, generator_options={"width": 8}, discriminator_options={"width": 8}
+        latent_dim=8,
+        image_size=16,
+        channels=3,
+        generator_options={"width": 8},
+        discriminator_options={"width": 8},
+        sample_batch_norm="batch",  # each image depends on its batch: ranks must draw one device's batches
     )
     settings = ScoreSettings(kid_subsets=10, kid_subset_size=10)
     evaluator = Evaluator(SmallExtractor(), list(METRICS), "feat", None, batch_size=4, settings=settings)
