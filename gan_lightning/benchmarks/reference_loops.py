@@ -5,12 +5,12 @@ beyond the losses, no RNG bookkeeping, no callbacks. Real images come from a poo
 already on the device as float in [-1, 1] (the d2l anchor was measured that way), so no data
 loading is timed.
 
-- `dcgan_loop` is d2l's DCGAN loop (RECIPES §1): per batch one discriminator update on the real
+- `dcgan_loop` is the loop of d2l.ai's DCGAN chapter: per batch one discriminator update on the real
   batch and a detached G(z), then one generator update on the same G(z) (d2l recomputes G(z) in
   update_G; reusing it is what the module does, as the PyTorch DCGAN tutorial does). D's weights
   get no gradient in the generator update, as in the module. Losses are batch means, as in the
   module (d2l sums; same cost).
-- `wgan_gp_loop` is the MATLAB example's loop (RECIPES §2): n_critic critic updates, each on a fresh
+- `wgan_gp_loop` is the MATLAB WGAN-GP example's loop: n_critic critic updates, each on a fresh
   minibatch with the gradient penalty (a double backward through autograd.grad with
   create_graph=True), then one generator update on fresh noise. The critic sees real, fake and
   interpolated images in three forward passes, as the MATLAB and the original WGAN-GP code do.

@@ -1,10 +1,14 @@
-"""The DCGAN generator and discriminator (RECIPES §1, the d2l nets, and §3's "simple" nets).
+"""The DCGAN generator and discriminator: the d2l nets (d2l.ai's DCGAN chapter,
+https://d2l.ai/chapter_generative-adversarial-networks/dcgan.html) and the "simple" nets of the
+@IT CIFAR-10 article ("Deep Learning Workshop: generating images with DCGAN on CIFAR-10 in
+PyTorch", 2020-11-27).
 
 Sizes follow from image_size: a 4x4 map is doubled (G) or halved (D) once per stage.
 `width` is the channel count of the stage next to the image; each stage further from the
 image doubles it. For 64x64 and width 64 this is d2l's n_G = n_D = 64 exactly
-(G: 512, 256, 128, 64; D: 64, 128, 256, 512). §3's 32x32 simple generator (512, 256, 128)
-is width 128 with batch_norm False; its simple discriminator (64, 128, 256) is width 64.
+(G: 512, 256, 128, 64; D: 64, 128, 256, 512). The @IT CIFAR-10 article's 32x32 simple
+generator (512, 256, 128) is width 128 with batch_norm False; its simple discriminator
+(64, 128, 256) is width 64.
 """
 
 from collections import OrderedDict
@@ -48,10 +52,10 @@ class DCGANGenerator(nn.Module):
 
     stem "conv_transpose": z as a latent_dim x 1 x 1 map, ConvTranspose2d(k4, s1, p0) to 4x4
     (d2l). stem "project": Linear to 4*4*C features, BatchNorm1d over those features, ReLU,
-    reshape to C x 4 x 4 (RECIPES §4: both project-and-reshape generators in seeds/003 batch-
-    normalise the flat projection). Then stride-2 up blocks, a last ConvTranspose2d to
-    `channels` and tanh. No biases anywhere (batch norm makes them redundant; §3's simple
-    net has none either).
+    reshape to C x 4 x 4 (the project-and-reshape stem of Radford, Metz and Chintala 2015,
+    arXiv:1511.06434, with the flat projection batch-normalised). Then stride-2 up blocks, a
+    last ConvTranspose2d to `channels` and tanh. No biases anywhere (batch norm makes them
+    redundant; the @IT CIFAR-10 article's simple net has none either).
     """
 
     def __init__(
@@ -108,9 +112,9 @@ class DCGANDiscriminator(nn.Module):
 
     Stride-2 down blocks from the image to a 4x4 map, then Conv2d(k4) to one logit, no biases.
     No sigmoid: the DCGAN module uses BCE-with-logits, the same loss as sigmoid + BCE (what
-    d2l and §3 compute) but numerically stable for confident outputs.
+    d2l and the @IT CIFAR-10 article compute) but numerically stable for confident outputs.
     first_layer_batch_norm: d2l keeps BN on the first block; the DCGAN paper omits it.
-    batch_norm=False removes every BN (§3's simple version).
+    batch_norm=False removes every BN (the @IT CIFAR-10 article's simple version).
     """
 
     def __init__(

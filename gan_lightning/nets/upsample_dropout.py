@@ -1,6 +1,7 @@
-"""The upsample + conv generator and the dropout discriminator of RECIPES §5 (seeds/004, MNIST).
+"""The upsample + conv generator and the dropout discriminator of the Keras-GAN / PyTorch-GAN style
+MNIST DCGAN (eriklindernoren/PyTorch-GAN, implementations/dcgan).
 
-seeds/004 is a port of a Keras example that wrote BatchNormalization(momentum=0.8); the port
+PyTorch-GAN's dcgan is a port of a Keras example that wrote BatchNormalization(momentum=0.8); the port
 passes 0.8 as BatchNorm2d's second positional argument, which is `eps`, so it normalises with
 eps 0.8 by mistake. We do the intended thing: eps stays at its default and the momentum is
 Keras' 0.8. Keras' momentum is the weight of the OLD running statistic; PyTorch's momentum is
@@ -40,7 +41,7 @@ class UpsampleGenerator(nn.Module):
             OrderedDict(
                 project=nn.Linear(latent_dim, 128 * start * start),
                 reshape=nn.Unflatten(1, (128, start, start)),
-                norm=nn.BatchNorm2d(128),  # seeds/004 gives this one no 0.8: PyTorch defaults
+                norm=nn.BatchNorm2d(128),  # PyTorch-GAN gives this one no 0.8: PyTorch defaults
                 up1=self.up_block(128, 128),
                 up2=self.up_block(128, 64),
                 to_image=nn.Conv2d(64, channels, 3, stride=1, padding=1),
@@ -70,7 +71,7 @@ class DropoutDiscriminator(nn.Module):
 
     Four blocks Conv3x3 stride 2 padding 1 (16, 32, 64, 128 filters) + LeakyReLU(0.2) +
     Dropout2d(0.25) (+ BatchNorm2d, except in the first block), then Linear to one logit.
-    No sigmoid (seeds/004 has one): the DCGAN module uses BCE-with-logits, the same loss as
+    No sigmoid (PyTorch-GAN's has one): the DCGAN module uses BCE-with-logits, the same loss as
     sigmoid + BCE but numerically stable.
     """
 
@@ -94,7 +95,7 @@ class DropoutDiscriminator(nn.Module):
                 block["norm"] = nn.BatchNorm2d(c_out, momentum=KERAS_BN_MOMENTUM)
             layers[f"down{i}"] = nn.Sequential(block)
             side = (side - 1) // 2 + 1  # conv k3 s2 p1: ceil(side / 2)
-        # seeds/004 computes the side as image_size // 16, right for 32 (2) but not for
+        # PyTorch-GAN computes the side as image_size // 16, right for 32 (2) but not for
         # 28 (28 -> 14 -> 7 -> 4 -> 2, not 1); the conv arithmetic above is right for both.
         layers["flatten"] = nn.Flatten()
         layers["to_logit"] = nn.Linear(128 * side * side, 1)

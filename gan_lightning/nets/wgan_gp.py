@@ -1,4 +1,5 @@
-"""The WGAN-GP generator and critic of RECIPES §2 (the MATLAB flowers example, seeds/001).
+"""The WGAN-GP generator and critic of the MATLAB WGAN-GP example (MathWorks Deep Learning Toolbox,
+"Train Wasserstein GAN with Gradient Penalty (WGAN-GP)", on flowers).
 
 Layer for layer as in the MATLAB `layersG` / `layersD` lists, with `width` = MATLAB's
 numFilters (64). MATLAB layers carry biases by default (projectAndReshapeLayer,

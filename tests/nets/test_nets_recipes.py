@@ -1,4 +1,6 @@
-"""The nets match the layer lists of RECIPES.md §1, §2, §3 and §5, written out by hand below."""
+"""The nets match the layer lists of their public sources, written out by hand below: d2l.ai's DCGAN
+chapter, the MATLAB WGAN-GP example, the @IT CIFAR-10 article's simple nets and PyTorch-GAN's MNIST
+DCGAN; the project stem follows Radford, Metz and Chintala 2015 (arXiv:1511.06434)."""
 
 import pytest
 import torch
@@ -59,7 +61,7 @@ def bn(c, momentum=0.1, kind="BatchNorm2d"):
     return f"{kind}({c},eps=1e-05,momentum={momentum})"
 
 
-# --- RECIPES §1: d2l DCGAN, 64x64, latent 100, n_G = n_D = 64 ---------------------------------
+# --- d2l.ai's DCGAN chapter: 64x64, latent 100, n_G = n_D = 64 ---------------------------------
 D2L_G = [
     "ConvT(100,512,k4,s1,p0,op0,bias=False)",
     bn(512),
@@ -136,7 +138,7 @@ def test_channels_and_latent_flow_into_first_and_last_layers():
     assert describe(d)[0] == "Conv(1,64,k4,s2,p1,bias=False)"
 
 
-# --- RECIPES §4: project-and-reshape stem ------------------------------------------------------
+# --- project-and-reshape stem (Radford, Metz and Chintala 2015, arXiv:1511.06434) --------------
 def test_project_stem_is_linear_with_batch_norm_then_reshape():
     g = build_generator("dcgan", 100, 64, 3, stem="project")
     assert describe(g) == ["Linear(100,8192,bias=False)", bn(8192, kind="BatchNorm1d"), "ReLU"] + D2L_G[3:]
@@ -144,7 +146,7 @@ def test_project_stem_is_linear_with_batch_norm_then_reshape():
     assert conv_output_shapes(g, torch.randn(2, 100)) == D2L_G_SHAPES[1:]
 
 
-# --- RECIPES §3: the "simple version" nets on CIFAR-10 32x32, no batch norm, no biases --------
+# --- the @IT CIFAR-10 article's "simple version" nets, 32x32, no batch norm, no biases ---------
 SIMPLE_D = [
     "Conv(3,64,k4,s2,p1,bias=False)",
     "LeakyReLU(0.2)",
@@ -175,7 +177,7 @@ def test_simple_cifar_nets_match_recipe():
     assert conv_output_shapes(g, torch.randn(2, 100)) == [(512, 4, 4), (256, 8, 8), (128, 16, 16), (3, 32, 32)]
 
 
-# --- RECIPES §2: the MATLAB WGAN-GP nets, 64x64, numFilters 64 ---------------------------------
+# --- the MATLAB WGAN-GP example's nets, 64x64, numFilters 64 -----------------------------------
 CRITIC = [
     "Conv(3,64,k5,s2,p2,bias=True)",
     "LeakyReLU(0.2)",
@@ -266,7 +268,7 @@ def test_critic_scores_each_sample_on_its_own_and_supports_double_backward():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in d.parameters() if p.dim() > 1)
 
 
-# --- RECIPES §5: the MNIST upsample generator and dropout discriminator ------------------------
+# --- PyTorch-GAN's MNIST DCGAN: upsample generator and dropout discriminator -------------------
 def keras_bn(c):
     return bn(c, momentum=0.2)  # Keras momentum 0.8 (weight of the old statistic) in PyTorch terms
 

@@ -5,7 +5,8 @@ import torch
 
 from gan_lightning.nets import DISCRIMINATORS, GENERATORS, build_discriminator, build_generator
 
-# The sizes each net offers (RECIPES: 64 for §1/§2, 32 for §3, 28 and 32 for §5; SNGAN: 32 CIFAR-10, 48 STL-10).
+# The sizes each net offers: 64 for the d2l nets and the MATLAB WGAN-GP example, 32 for the @IT CIFAR-10
+# article's simple nets, 28 and 32 for PyTorch-GAN's MNIST DCGAN; SNGAN: 32 CIFAR-10, 48 STL-10.
 SIZES = {
     "dcgan": (16, 32, 64),
     "wgan_gp": (16, 32, 64),
