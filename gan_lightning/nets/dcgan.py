@@ -13,15 +13,12 @@ generator (512, 256, 128) is width 128 with batch_norm False; its simple discrim
 
 from collections import OrderedDict
 
-import torch
 from torch import nn
 
+from gan_lightning.nets.base import Discriminator, Generator
 from gan_lightning.nets.init import init_weights
 from gan_lightning.nets.shapes import (
     check_choice,
-    check_images,
-    check_latent,
-    check_positive_int,
     count_doublings,
 )
 
@@ -47,7 +44,7 @@ def down_block(in_channels: int, out_channels: int, batch_norm: bool, activation
     return nn.Sequential(layers)
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(Generator):
     """z (B, latent_dim) -> images (B, channels, image_size, image_size) in [-1, 1].
 
     stem "conv_transpose": z as a latent_dim x 1 x 1 map, ConvTranspose2d(k4, s1, p0) to 4x4
@@ -69,14 +66,9 @@ class DCGANGenerator(nn.Module):
         init: str = "dcgan",
         init_std: float = 0.02,
     ):
-        super().__init__()
-        name = type(self).__name__
-        check_positive_int(latent_dim, "latent_dim", name)
-        check_positive_int(channels, "channels", name)
-        check_positive_int(width, "width", name)
-        check_choice(stem, "stem", STEMS, name)
-        n_up = count_doublings(image_size, name)  # 4 -> image_size in n_up doublings
-        self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
+        super().__init__(latent_dim, image_size, channels, width=width)
+        check_choice(stem, "stem", STEMS, type(self).__name__)
+        n_up = count_doublings(image_size, type(self).__name__)  # 4 -> image_size in n_up doublings
 
         # Hidden widths from the 4x4 stem to the last hidden stage: 8w, 4w, 2w, w at 64x64.
         widths = [width * 2**i for i in reversed(range(n_up))]
@@ -102,12 +94,8 @@ class DCGANGenerator(nn.Module):
         self.net = nn.Sequential(layers)
         init_weights(self, init, init_std)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        check_latent(z, self.latent_dim, type(self).__name__)
-        return self.net(z)
 
-
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(Discriminator):
     """images (B, channels, image_size, image_size) -> raw logits (B,).
 
     Stride-2 down blocks from the image to a 4x4 map, then Conv2d(k4) to one logit, no biases.
@@ -128,13 +116,9 @@ class DCGANDiscriminator(nn.Module):
         init: str = "dcgan",
         init_std: float = 0.02,
     ):
-        super().__init__()
-        name = type(self).__name__
-        check_positive_int(channels, "channels", name)
-        check_positive_int(width, "width", name)
-        check_choice(activation, "activation", ACTIVATIONS, name)
-        n_down = count_doublings(image_size, name)
-        self.image_size, self.channels = image_size, channels
+        super().__init__(image_size, channels, width=width)
+        check_choice(activation, "activation", ACTIVATIONS, type(self).__name__)
+        n_down = count_doublings(image_size, type(self).__name__)
 
         widths = [channels] + [width * 2**i for i in range(n_down)]  # 3, 64, 128, 256, 512 at 64x64
         layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -144,7 +128,3 @@ class DCGANDiscriminator(nn.Module):
         layers["to_logit"] = nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)
         self.net = nn.Sequential(layers)
         init_weights(self, init, init_std)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, self.channels, self.image_size, type(self).__name__)
-        return self.net(x).flatten()  # (B, 1, 1, 1) -> (B,)

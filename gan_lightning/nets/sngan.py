@@ -17,11 +17,10 @@ nets do (kwotsin/mimicry, torch_mimicry/nets/sngan: nn.init.xavier_uniform_).
 
 from collections import OrderedDict
 
-import torch
 from torch import nn
 
+from gan_lightning.nets.base import Discriminator, Generator
 from gan_lightning.nets.init import init_weights
-from gan_lightning.nets.shapes import check_images, check_latent, check_positive_int
 
 LEAKY_SLOPE = 0.1  # "The slopes of all lReLU functions in the networks are set to 0.1" (Table 3)
 
@@ -39,7 +38,7 @@ def _up_block(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(OrderedDict(conv=conv, norm=nn.BatchNorm2d(out_channels), act=nn.ReLU()))
 
 
-class SNGANGenerator(nn.Module):
+class SNGANGenerator(Generator):
     """z (B, latent_dim) -> images (B, channels, image_size, image_size) in [-1, 1]."""
 
     def __init__(
@@ -51,12 +50,8 @@ class SNGANGenerator(nn.Module):
         init: str = "glorot",
         init_std: float = 0.02,
     ):
-        super().__init__()
-        name = type(self).__name__
-        for value, label in ((latent_dim, "latent_dim"), (channels, "channels"), (width, "width")):
-            check_positive_int(value, label, name)
-        bottom = _bottom_width(image_size, name)
-        self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
+        super().__init__(latent_dim, image_size, channels, width=width)
+        bottom = _bottom_width(image_size, type(self).__name__)
 
         self.net = nn.Sequential(
             OrderedDict(
@@ -71,21 +66,13 @@ class SNGANGenerator(nn.Module):
         )
         init_weights(self, init, init_std)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        check_latent(z, self.latent_dim, type(self).__name__)
-        return self.net(z)
 
-
-class SNGANDiscriminator(nn.Module):
+class SNGANDiscriminator(Discriminator):
     """images (B, channels, image_size, image_size) -> raw scores (B,)."""
 
     def __init__(self, image_size: int, channels: int, width: int = 64, init: str = "glorot", init_std: float = 0.02):
-        super().__init__()
-        name = type(self).__name__
-        check_positive_int(channels, "channels", name)
-        check_positive_int(width, "width", name)
-        bottom = _bottom_width(image_size, name)
-        self.image_size, self.channels = image_size, channels
+        super().__init__(image_size, channels, width=width)
+        bottom = _bottom_width(image_size, type(self).__name__)
 
         # (out channels, kernel, stride): 3x3 s1 then 4x4 s2 at w, 2w, 4w; a last 3x3 s1 at 8w.
         convs = [(w, k, s) for w in (width, 2 * width, 4 * width) for k, s in ((3, 1), (4, 2))] + [(8 * width, 3, 1)]
@@ -100,7 +87,3 @@ class SNGANDiscriminator(nn.Module):
         layers["to_score"] = nn.Linear(c_in * bottom * bottom, 1)
         self.net = nn.Sequential(layers)
         init_weights(self, init, init_std)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, self.channels, self.image_size, type(self).__name__)
-        return self.net(x).flatten()  # (B, 1) -> (B,)

@@ -10,16 +10,16 @@ the weight of the NEW batch statistic, so Keras 0.8 is PyTorch momentum 0.2.
 
 from collections import OrderedDict
 
-import torch
 from torch import nn
 
+from gan_lightning.nets.base import Discriminator, Generator
 from gan_lightning.nets.init import init_weights
-from gan_lightning.nets.shapes import check_images, check_latent, check_positive_int
+from gan_lightning.nets.shapes import check_positive_int
 
 KERAS_BN_MOMENTUM = 0.2  # Keras momentum 0.8 in PyTorch's convention (see the module docstring)
 
 
-class UpsampleGenerator(nn.Module):
+class UpsampleGenerator(Generator):
     """z (B, latent_dim) -> images (B, channels, image_size, image_size) in [-1, 1].
 
     Linear(latent -> 128 * (S/4)^2), reshape, BatchNorm2d, then twice (Upsample x2, Conv3x3,
@@ -28,13 +28,11 @@ class UpsampleGenerator(nn.Module):
     """
 
     def __init__(self, latent_dim: int, image_size: int, channels: int, init: str = "dcgan", init_std: float = 0.02):
-        super().__init__()
-        name = type(self).__name__
-        check_positive_int(latent_dim, "latent_dim", name)
-        check_positive_int(channels, "channels", name)
+        super().__init__(latent_dim, image_size, channels)
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 4 or image_size % 4:
-            raise ValueError(f"{name}: image_size={image_size!r} is not supported; use a multiple of 4 (e.g. 28, 32)")
-        self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
+            raise ValueError(
+                f"{type(self).__name__}: image_size={image_size!r} is not supported; use a multiple of 4 (e.g. 28, 32)"
+            )
         start = image_size // 4
 
         self.net = nn.Sequential(
@@ -61,12 +59,8 @@ class UpsampleGenerator(nn.Module):
             )
         )
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        check_latent(z, self.latent_dim, type(self).__name__)
-        return self.net(z)
 
-
-class DropoutDiscriminator(nn.Module):
+class DropoutDiscriminator(Discriminator):
     """images (B, channels, image_size, image_size) -> raw logits (B,).
 
     Four blocks Conv3x3 stride 2 padding 1 (16, 32, 64, 128 filters) + LeakyReLU(0.2) +
@@ -76,11 +70,8 @@ class DropoutDiscriminator(nn.Module):
     """
 
     def __init__(self, image_size: int, channels: int, init: str = "dcgan", init_std: float = 0.02):
-        super().__init__()
-        name = type(self).__name__
-        check_positive_int(image_size, "image_size", name)
-        check_positive_int(channels, "channels", name)
-        self.image_size, self.channels = image_size, channels
+        check_positive_int(image_size, "image_size", type(self).__name__)  # any size: its Linear adapts
+        super().__init__(image_size, channels)
 
         widths = [channels, 16, 32, 64, 128]
         layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -101,7 +92,3 @@ class DropoutDiscriminator(nn.Module):
         layers["to_logit"] = nn.Linear(128 * side * side, 1)
         self.net = nn.Sequential(layers)
         init_weights(self, init, init_std)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, self.channels, self.image_size, type(self).__name__)
-        return self.net(x).flatten()  # (B, 1) -> (B,)

@@ -10,14 +10,11 @@ the most channels is dropped, so the stage next to the image always has `width` 
 
 from collections import OrderedDict
 
-import torch
 from torch import nn
 
+from gan_lightning.nets.base import Discriminator, Generator
 from gan_lightning.nets.init import init_weights
 from gan_lightning.nets.shapes import (
-    check_images,
-    check_latent,
-    check_positive_int,
     count_doublings,
 )
 
@@ -31,7 +28,7 @@ def same_up_conv(in_channels: int, out_channels: int) -> nn.ConvTranspose2d:
     return nn.ConvTranspose2d(in_channels, out_channels, 5, stride=2, padding=2, output_padding=1)
 
 
-class WGANGPGenerator(nn.Module):
+class WGANGPGenerator(Generator):
     """z (B, latent_dim) -> images (B, channels, image_size, image_size) in [-1, 1].
 
     projectAndReshape (Linear latent -> 4x4x8w, no activation after it, as in MATLAB),
@@ -48,13 +45,8 @@ class WGANGPGenerator(nn.Module):
         init: str = "glorot",
         init_std: float = 0.02,
     ):
-        super().__init__()
-        name = type(self).__name__
-        check_positive_int(latent_dim, "latent_dim", name)
-        check_positive_int(channels, "channels", name)
-        check_positive_int(width, "width", name)
-        n_stages = count_doublings(image_size, name)  # hidden maps at 4x4, 8x8, ..., image_size/2
-        self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
+        super().__init__(latent_dim, image_size, channels, width=width)
+        n_stages = count_doublings(image_size, type(self).__name__)  # hidden maps at 4x4, 8x8, ..., image_size/2
 
         widths = [width * 2**i for i in reversed(range(n_stages))]  # 512, 256, 128, 64 at 64x64
         layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -71,12 +63,8 @@ class WGANGPGenerator(nn.Module):
         self.net = nn.Sequential(layers)
         init_weights(self, init, init_std)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        check_latent(z, self.latent_dim, type(self).__name__)
-        return self.net(z)
 
-
-class WGANGPCritic(nn.Module):
+class WGANGPCritic(Discriminator):
     """images (B, channels, image_size, image_size) -> unbounded scores (B,).
 
     Conv2d 5x5 stride 2 "same" (padding 2) with w, 2w, 4w, 8w filters, LeakyReLU(0.2), layer
@@ -94,12 +82,8 @@ class WGANGPCritic(nn.Module):
     """
 
     def __init__(self, image_size: int, channels: int, width: int = 64, init: str = "glorot", init_std: float = 0.02):
-        super().__init__()
-        name = type(self).__name__
-        check_positive_int(channels, "channels", name)
-        check_positive_int(width, "width", name)
-        n_down = count_doublings(image_size, name)  # image_size -> 4x4
-        self.image_size, self.channels = image_size, channels
+        super().__init__(image_size, channels, width=width)
+        n_down = count_doublings(image_size, type(self).__name__)  # image_size -> 4x4
 
         widths = [channels] + [width * 2**i for i in range(n_down)]  # 3, 64, 128, 256, 512 at 64x64
         layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -114,7 +98,3 @@ class WGANGPCritic(nn.Module):
         layers["to_score"] = nn.Conv2d(widths[-1], 1, 4)
         self.net = nn.Sequential(layers)
         init_weights(self, init, init_std)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, self.channels, self.image_size, type(self).__name__)
-        return self.net(x).flatten()  # (B, 1, 1, 1) -> (B,)
