@@ -537,6 +537,16 @@ def summary(result: dict, budget: int, n: int) -> dict:
     }
 
 
+def finished_summaries(units: list[Unit]) -> list[dict]:
+    """Summaries of the units already trained and evaluated under --out (nothing is run)."""
+    out = []
+    for unit in units:
+        found = find_trained(unit)
+        if found is not None and f"{found[1]}/{unit.n}" in found[0]["metrics"]:
+            out.append(summary(found[0], found[1], unit.n))
+    return out
+
+
 def run_units(units: list[Unit], jobs: int) -> list[dict]:
     """Train what is missing, then evaluate, `jobs` processes at a time; one summary per unit."""
     todo = [u for u in units if find_trained(u) is None]
@@ -640,17 +650,24 @@ def parity_markdown(summaries: list[dict], args: argparse.Namespace) -> str:
         recipe = RECIPES[name]
         if not rows:
             reason = recipe.note if recipe.train_original is None else "data not under --data_root"
+            if recipe.train_original is not None and getattr(args, "finished_only", False):
+                reason = "no finished run under --out"
             lines.append(f"| {name} | {recipe.source} | — | — | — | — | — | — | — | not run: {reason} |")
             continue
         config = [r for r in rows if r["side"] == "config"]
         original = [r for r in rows if r["side"] == "original"]
-        check = verdict(config, original)
+        check = verdict(config, original) if config and original else None
         budget = budget_text(recipe, rows[0]["budget"])
         for side, group in (("config", config), ("original", original)):
+            if not group:
+                lines.append(f"| {name} | | {budget} | {side} | — | — | — | — | — | not finished |")
+                continue
             fid, kid, spr = side_stats(group, "fid"), side_stats(group, "kid"), side_stats(group, "spread")
             wall = sum(r["wall_s"] for r in group) / len(group)
             mode = group[0]["metrics"]["own_mode"]
-            result = ("yes" if check["parity"] else "**no**") if side == "config" else ""
+            result = "" if side != "config" or check is None else "yes" if check["parity"] else "**no**"
+            if check is not None and side == "config" and min(len(config), len(original)) < 2:
+                result += " (1 seed: no spread to allow)"
             lines.append(
                 f"| {name} | {recipe.source if side == 'config' else ''} | {budget} | {side} ({mode} BN stats) | "
                 f"{wall / 60:.1f} min | {group[0]['n']} | {fmt(fid[0], fid[1])} | {fmt(kid[0], kid[1], 1000)} | "
@@ -729,13 +746,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="runs trained (and evaluated) at once")
     parser.add_argument("--ablation", action="store_true", help="the Pokemon ablation instead of the parity table")
     parser.add_argument("--guard", action="store_true", help="d2l's spreads in the collapse guard's setting")
+    parser.add_argument(
+        "--finished_only", action="store_true", help="tables of the runs already finished under --out; run nothing"
+    )
     parser.add_argument("--markdown", help="write the table(s) here")
     parser.add_argument("--json", help="write every run's summary here")
     args = parser.parse_args(argv)
     args.budget = parse_budgets(args.budget)
     args.data_root = str(Path(args.data_root).resolve())
     args.out = str(Path(args.out).resolve())
-    if len(args.seeds) < 2:
+    if len(args.seeds) < 2 and not args.finished_only:
         parser.error("parity needs 2 or more seeds (it compares within the spread between seeds)")
     if args.guard:
         spreads = guard_spreads(Path(args.data_root), Path(args.out), args.seeds)
@@ -744,7 +764,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"threshold (half the smallest spread of d2l's own, batch-statistics, samples): {smallest / 2:.4f}")
         return 0
     units = ablation_units(args.seeds, args) if args.ablation else parity_units(args.recipes, args.seeds, args)
-    summaries = run_units(units, args.jobs)
+    summaries = finished_summaries(units) if args.finished_only else run_units(units, args.jobs)
+    if args.finished_only:
+        args.seeds = sorted({s["seed"] for s in summaries})
     table = ablation_markdown(summaries, args) if args.ablation else parity_markdown(summaries, args)
     print(table)
     if args.markdown:
