@@ -188,15 +188,15 @@ def markdown(results: list[Result], args: argparse.Namespace) -> str:
         "(TF-Inception pool3); best = the evaluation with the lowest FID; mean ± std over seeds.",
         "",
         "| config | what | budget | seeds | wall per run | final FID | final KID×1000 | best FID (step) "
-        "| best KID×1000 |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|",
+        "| best KID×1000 | D(x) − D(G(z)) by quarter |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for name in dict.fromkeys(r.row for r in results):
         row, runs = ROWS[name], [r for r in results if r.row == name]
         done = [r for r in runs if r.status == "done"]
         budget = " ".join(row.long_budget if args.budget == "long" else row.cpu_budget)
         if not done:
-            lines.append(f"| `{row.config}` | {row.what} | {budget} | | | {runs[0].status} | | | |")
+            lines.append(f"| `{row.config}` | {row.what} | {budget} | | | {runs[0].status} | | | | |")
             continue
         steps = done[0].steps
         short = " (short)" if args.budget != "long" and budget != " ".join(row.long_budget) else ""
@@ -205,7 +205,8 @@ def markdown(results: list[Result], args: argparse.Namespace) -> str:
             f"{statistics.fmean(r.wall_s for r in done) / 60:.1f} min | "
             f"{spread([r.final['fid'] for r in done])} | {spread([1000 * r.final['kid'] for r in done])} | "
             f"{spread([r.best['fid'] for r in done])} ({', '.join(str(r.best['step']) for r in done)}) | "
-            f"{spread([1000 * r.best['kid'] for r in done])} |"
+            f"{spread([1000 * r.best['kid'] for r in done])} | "
+            f"{', '.join(f'{statistics.fmean(q):.2f}' for q in zip(*(r.gap_by_quarter for r in done)))} |"
         )
     return "\n".join(lines) + "\n"
 
