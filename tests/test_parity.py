@@ -16,21 +16,26 @@ from tests.data.builders import SHARED_DATA, needs_shared
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(parity.REPO), os.environ.get("PYTHONPATH", "")]))
 
 
-def test_fit_command_is_the_shipped_config_with_only_budget_seed_and_folders_changed(tmp_path):
+def resolved_ablation_config(tmp_path, variant: str, seed: int, budget: int) -> dict:
+    """The config fit.py resolves for the Pokemon ablation's `variant` (its --print_config)."""
     unit = parity.Unit(
         recipe="pokemon",
         side="config",
-        variant="config+init_dcgan",
-        seed=3,
-        budget=2,
+        variant=variant,
+        seed=seed,
+        budget=budget,
         data_root=str(tmp_path / "data"),
         out=str(tmp_path / "out"),
-        model_overrides=parity.ABLATION_CONFIG["config+init_dcgan"],
+        overrides=parity.ABLATION_CONFIG[variant],
     )
     command = parity.fit_command(unit, tmp_path / "data")
     printed = subprocess.run([*command, "--print_config"], capture_output=True, text=True, timeout=120, env=ENV)
     assert printed.returncode == 0, printed.stderr[-3000:]
-    resolved = yaml.safe_load(printed.stdout)
+    return yaml.safe_load(printed.stdout)
+
+
+def test_fit_command_is_the_shipped_config_with_only_budget_seed_and_folders_changed(tmp_path):
+    resolved = resolved_ablation_config(tmp_path, "config+init_dcgan", seed=3, budget=2)
     shipped = yaml.safe_load((parity.CONFIGS / "pokemon.yaml").read_text())
     model = resolved["model"]["init_args"]
     # the ablation variant swaps the init and keeps every other net option of the config
@@ -46,6 +51,35 @@ def test_fit_command_is_the_shipped_config_with_only_budget_seed_and_folders_cha
     assert resolved["trainer"]["max_epochs"] == 2
     assert resolved["data"]["init_args"]["batch_size"] == shipped["data"]["init_args"]["batch_size"]
     assert resolved["fid"]["enabled"] is False
+
+
+def test_ablation_variant_can_set_a_data_option(tmp_path):
+    data = resolved_ablation_config(tmp_path, "config+drop_last", seed=0, budget=1)["data"]["init_args"]
+    shipped = yaml.safe_load((parity.CONFIGS / "pokemon.yaml").read_text())["data"]["init_args"]
+    assert shipped["drop_last"] is False and data["drop_last"] is True
+    assert {k: v for k, v in data.items() if k in shipped and k != "drop_last"} == {
+        k: v for k, v in shipped.items() if k not in ("drop_last", "root")
+    } | {"root": str(tmp_path / "data")}
+
+
+# Whether each recipe's original trains on an epoch's last partial batch: d2l's and PyTorch-GAN's
+# and the PyTorch tutorial's DataLoader(shuffle=True) keep it; the @IT workshop's loader sets
+# drop_last=True; the MathWorks example's minibatchqueue discards partial minibatches.
+ORIGINAL_KEEPS_PARTIAL_BATCH = {
+    "pokemon": True,
+    "pokemon_diffaug": True,
+    "fashion_mnist": True,
+    "mnist": True,
+    "celeba": True,
+    "cifar10": False,
+    "flowers": False,
+}
+
+
+def test_each_recipe_config_keeps_or_drops_the_last_partial_batch_as_its_original():
+    for recipe, keeps in ORIGINAL_KEEPS_PARTIAL_BATCH.items():
+        data = yaml.safe_load((parity.CONFIGS / f"{recipe}.yaml").read_text())["data"]["init_args"]
+        assert data.get("drop_last", True) is (not keeps), recipe
 
 
 def decoded(recipe: str, count: int) -> torch.Tensor:

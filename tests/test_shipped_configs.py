@@ -8,7 +8,8 @@ final checkpoints) and W&B offline (`--wandb true`):
   (README's "train longer");
 and both end with bit-identical weights, optimizer states and data position. Epochs are two steps long
 under DDP and four in one process, so the runs cross epoch boundaries, a periodic checkpoint falls on an
-epoch's last batch, and every epoch- and step-cadenced callback fires before and after the resume.
+epoch's last batch, and every epoch- and step-cadenced callback fires before and after the resume. A
+config that keeps each epoch's last partial batch gets data that makes each epoch's last step partial.
 Each cadence keeps its kind (steps or epochs) from the config, scaled to fire within N steps. The DDP runs
 have a short collective timeout and a subprocess timeout that prints every rank's stack.
 """
@@ -36,9 +37,27 @@ def shipped(config: str) -> dict:
 
 
 def images_needed(config: str) -> int:
-    """Two DDP steps per epoch per rank (so four in one process), plus one image the shuffle leaves out."""
+    """Two DDP steps per epoch per rank (so four in one process), plus one image the shuffle leaves out.
+
+    A config that keeps each epoch's last partial batch (`drop_last: false`) gets one image per
+    minibatch less on each rank, so its second DDP step, and its fourth step in one process, train on
+    a partial batch of one image per minibatch, and resume crosses those too."""
     n_critic = shipped(config)["model"]["init_args"].get("n_critic", 1)
-    return STEPS_PER_EPOCH_IN_DDP * BATCH * n_critic * RANKS_IN_DDP + 1
+    per_rank = STEPS_PER_EPOCH_IN_DDP * BATCH * n_critic
+    if shipped(config)["data"]["init_args"].get("drop_last", True) is False:
+        per_rank -= (BATCH - 1) * n_critic
+    return per_rank * RANKS_IN_DDP + 1
+
+
+def images_trained_on(config: str, processes: int, steps: int) -> int:
+    """Real images all ranks together train on in `steps` generator steps: each rank's share of
+    images_needed in full loader batches, then (drop_last: false) a partial one."""
+    n_critic = shipped(config)["model"]["init_args"].get("n_critic", 1)
+    per_rank, loader_batch = images_needed(config) // processes, BATCH * n_critic
+    epoch = [loader_batch] * (per_rank // loader_batch)
+    if shipped(config)["data"]["init_args"].get("drop_last", True) is False and per_rank % loader_batch >= n_critic:
+        epoch.append(per_rank % loader_batch // n_critic * n_critic)
+    return sum((epoch * steps)[:steps]) * processes
 
 
 def fid_enabled(config: str) -> bool:
@@ -114,6 +133,7 @@ def test_shipped_config_trains_and_train_longer_resumes_bit_identical(
     data_state = next(key for key in expected if key.endswith("DataModule"))
     assert got[data_state] == expected[data_state]  # the position inside the epoch
     assert got["gan_lightning"]["images_seen"] == expected["gan_lightning"]["images_seen"]
+    assert expected["gan_lightning"]["images_seen"] == images_trained_on(config, processes, STEPS)
     assert_identical(got["gan_lightning"]["epoch_loss_sums"], expected["gan_lightning"]["epoch_loss_sums"])
 
     for run in (straight, resumed):

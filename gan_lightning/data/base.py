@@ -94,6 +94,8 @@ class ImageDataModule(pl.LightningDataModule):
 
     batch_size is the per-process batch of ONE discriminator update; a training step receives
     `batches_per_step` such batches concatenated (the model's n_critic: the CLI links the two).
+    drop_last=False also trains on each epoch's last partial batch, as a plain
+    DataLoader(shuffle=True) does (the recipes whose originals keep it set it in their config).
     """
 
     name: str = "images"
@@ -112,6 +114,7 @@ class ImageDataModule(pl.LightningDataModule):
         cache_dir: str | None = None,
         seed: int = 0,
         batches_per_step: int = 1,
+        drop_last: bool = True,
     ) -> None:
         super().__init__()
         if image_size < 1:
@@ -134,6 +137,7 @@ class ImageDataModule(pl.LightningDataModule):
         self.download = download
         self.seed = seed
         self.batches_per_step = batches_per_step
+        self.drop_last = drop_last
         self.cache_dir = Path(cache_dir).expanduser().resolve() if cache_dir else default_cache_dir().resolve()
         self._cache_key: str | None = None
         self._images: torch.Tensor | None = None
@@ -280,7 +284,8 @@ class ImageDataModule(pl.LightningDataModule):
     # ----- serving batches --------------------------------------------------------------------
 
     def train_dataloader(self) -> DataLoader:
-        """uint8 batches of batches_per_step * batch_size images, full batches only."""
+        """uint8 batches of batches_per_step * batch_size images (and, with drop_last=False, a last
+        partial batch of a multiple of batches_per_step images)."""
         images = self.images()
         trainer = self.trainer
         loader_batch = self.batches_per_step * self.batch_size
@@ -289,7 +294,7 @@ class ImageDataModule(pl.LightningDataModule):
         if self._resume_pending:
             sampler = ResumableDistributedSampler.resuming(
                 dataset, loader_batch, world, rank, self.seed, self._epoch, self._consumed,
-                self._loader_batch_size, self._world_size,
+                self._loader_batch_size, self._world_size, self.drop_last, self.batches_per_step,
             )  # fmt: skip
             if sampler.resharded:
                 rank_zero_warn(
@@ -299,7 +304,9 @@ class ImageDataModule(pl.LightningDataModule):
                 )
         else:
             epoch = trainer.current_epoch if trainer else self._epoch
-            sampler = ResumableDistributedSampler(dataset, loader_batch, world, rank, self.seed, epoch, 0)
+            sampler = ResumableDistributedSampler(
+                dataset, loader_batch, world, rank, self.seed, epoch, 0, self.drop_last, self.batches_per_step
+            )
         self._resume_pending = False
         if sampler.batches_per_epoch == 0:
             raise ValueError(
@@ -310,17 +317,20 @@ class ImageDataModule(pl.LightningDataModule):
         self._loader_batch_size, self._world_size = loader_batch, world
         self._sampler = sampler
         used = sampler.total_size
+        batches = f"{sampler.batches_per_epoch} batches of {loader_batch}"
+        if sampler.last_batch_size != loader_batch:
+            batches = f"{sampler.batches_per_epoch - 1} batches of {loader_batch} and one of {sampler.last_batch_size}"
+        leftover = len(images) - used
         rank_zero_info(
-            f"{self.name}: each epoch uses {used} of {len(images)} images ({sampler.batches_per_epoch} batches "
-            f"of {loader_batch} per rank x {world} rank(s)); the {len(images) - used} left over differ each "
-            "epoch because of the shuffle."
+            f"{self.name}: each epoch uses {used} of {len(images)} images ({batches} per rank x {world} rank(s))"
+            + (f"; the {leftover} left over differ each epoch because of the shuffle." if leftover else ".")
         )
         pin = trainer is not None and trainer.strategy.root_device.type == "cuda"
         return ResumableDataLoader(
             dataset,
             batch_size=loader_batch,
             sampler=sampler,
-            drop_last=True,
+            drop_last=self.drop_last,
             num_workers=self.num_workers,
             collate_fn=_batch_as_is,
             pin_memory=pin,

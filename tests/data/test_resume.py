@@ -111,26 +111,40 @@ def trainer(tmp_path, **kwargs) -> pl.Trainer:
 
 
 @pytest.mark.filterwarnings("ignore:.*(manual optimization|callbacks used to create|exists and is not empty)")
-def test_lightning_resume_from_mid_epoch_checkpoint_continues_the_sequence(tmp_path, caplog):
-    # 26 images, 2 x 4 per step -> 3 steps per epoch (2 images left over), 9 steps in 3 epochs.
+@pytest.mark.parametrize(
+    "drop_last, steps_per_epoch, last_shape, message",
+    [
+        # 26 images, 2 x 4 per step -> 3 steps per epoch (2 images left over)
+        (True, 3, (8, 3, 4, 4), "each epoch uses 24 of 26 images (3 batches of 8 per rank"),
+        # ... and a 4th step on the 2 left: one image for each of its 2 minibatches
+        (False, 4, (2, 3, 4, 4), "each epoch uses 26 of 26 images (3 batches of 8 and one of 2 per rank"),
+    ],
+)
+def test_lightning_resume_from_mid_epoch_checkpoint_continues_the_sequence(
+    tmp_path, caplog, drop_last, steps_per_epoch, last_shape, message
+):
     model = BatchRecorder()
     checkpoints = ModelCheckpoint(dirpath=tmp_path / "ckpt", filename="{step}", every_n_train_steps=1, save_top_k=-1)
     with caplog.at_level(logging.INFO):
-        trainer(tmp_path, callbacks=[checkpoints]).fit(model, datamodule=demo(tmp_path, batches_per_step=2))
+        trainer(tmp_path, callbacks=[checkpoints]).fit(
+            model, datamodule=demo(tmp_path, batches_per_step=2, drop_last=drop_last)
+        )
     reference = model.seen
-    assert len(reference) == 9 and reference[0].shape == (8, 3, 4, 4)
+    assert len(reference) == 3 * steps_per_epoch and reference[0].shape == (8, 3, 4, 4)
+    assert reference[steps_per_epoch - 1].shape == last_shape
     assert reference[0].dtype == torch.float32 and reference[0].min() >= -1 and reference[0].max() <= 1
-    assert sum("each epoch uses 24 of 26 images" in r.getMessage() for r in caplog.records) == 1
+    assert sum(message in r.getMessage() for r in caplog.records) == 1
 
-    for step in (4, 3):  # mid-epoch (epoch 1, after its first step) and at an epoch's end
+    # mid-epoch (epoch 1, after its first step), just before an epoch's last step, and at an epoch's end
+    for step in (steps_per_epoch + 1, steps_per_epoch - 1, steps_per_epoch):
         resumed_model = BatchRecorder()
         resumed_trainer = trainer(tmp_path)
         resumed_trainer.fit(
             resumed_model,
-            datamodule=demo(tmp_path, batches_per_step=2),
+            datamodule=demo(tmp_path, batches_per_step=2, drop_last=drop_last),
             ckpt_path=tmp_path / "ckpt" / f"step={step}.ckpt",
         )
-        assert len(resumed_model.seen) == 9 - step
+        assert len(resumed_model.seen) == 3 * steps_per_epoch - step
         for got, expected in zip(resumed_model.seen, reference[step:], strict=True):
             assert torch.equal(got, expected)
 

@@ -56,3 +56,35 @@ def test_dataloader_batches_follow_the_sampler():
     batches = [b.tolist() for b in loader]
     assert len(batches) == 5
     assert sum(batches, []) == list(sampler)
+
+
+def test_keeping_the_last_partial_batch_trains_on_every_image_once_per_epoch():
+    sampler = ResumableDistributedSampler(range(26), 4, 1, 0, seed=3, drop_last=False)
+    loader = torch.utils.data.DataLoader(range(26), batch_size=4, sampler=sampler, drop_last=False)
+    for epoch in (0, 1):
+        sampler.set_epoch(epoch)
+        batches = [b.tolist() for b in loader]
+        assert [len(b) for b in batches] == [4] * 6 + [2]  # DataLoader(shuffle=True)'s default
+        assert sorted(sum(batches, [])) == list(range(26))
+    assert sampler.batches_per_epoch == len(loader) == 7 and sampler.last_batch_size == 2
+
+
+def test_kept_partial_batches_are_equal_across_ranks_and_split_into_whole_minibatches():
+    # 51 images on 2 ranks: 25 each (1 left over); 8 per loader batch (2 minibatches of 4) -> 3 full
+    # batches and 1 remaining image, rounded down to a multiple of 2 minibatches: no partial batch.
+    shards = [epoch_indices(51, 8, 2, r, drop_last=False, partial_multiple_of=2) for r in range(2)]
+    assert [len(s) for s in shards] == [24, 24]
+    # 58 images: 29 per rank = 3 x 8 + 5 -> a partial batch of 4 (2 minibatches of 2); 1 left over
+    shards = [epoch_indices(58, 8, 2, r, drop_last=False, partial_multiple_of=2) for r in range(2)]
+    assert [len(s) for s in shards] == [28, 28]
+    assert not set(shards[0]) & set(shards[1])
+    sampler = ResumableDistributedSampler(range(58), 8, 2, 0, drop_last=False, partial_multiple_of=2)
+    assert sampler.batches_per_epoch == 4 and sampler.last_batch_size == 4
+
+
+def test_a_kept_partial_batch_resumes_mid_epoch_and_after_it():
+    full = epoch_indices(26, 4, 1, 0, epoch=2, drop_last=False)
+    sampler = ResumableDistributedSampler.resuming(range(26), 4, 1, 0, 0, 2, 6, 4, 1, drop_last=False)
+    assert (sampler.start_epoch, list(sampler)) == (2, full[24:])  # only the partial batch is left
+    sampler = ResumableDistributedSampler.resuming(range(26), 4, 1, 0, 0, 2, 7, 4, 1, drop_last=False)
+    assert sampler.start_epoch == 3 and list(sampler) == epoch_indices(26, 4, 1, 0, epoch=3, drop_last=False)
