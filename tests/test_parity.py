@@ -162,3 +162,21 @@ def test_parity_script_refuses_a_single_seed(tmp_path):
         env=ENV,
     )
     assert run.returncode == 2 and "2 or more seeds" in run.stderr
+
+
+def test_epoch_losses_read_the_logged_epochs_and_add_the_epoch_a_steps_budget_ended_inside(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(tmp_path))
+    for epoch, (d, g) in enumerate([(0.5, 2.0), (0.75, 1.5)]):
+        writer.add_scalar("epoch/loss_d", d, epoch)
+        writer.add_scalar("epoch/loss_g", g, epoch)
+    writer.close()
+    ended_inside = {"gan_lightning": {"epoch_loss_sums": torch.tensor([1.5, 3.0]), "epoch_steps": 3}}
+    assert parity.epoch_losses(tmp_path, ended_inside) == ([0.5, 0.75, 0.5], [2.0, 1.5, 1.0])
+    at_epoch_end = {"gan_lightning": {"epoch_loss_sums": torch.zeros(2), "epoch_steps": 0}}
+    assert parity.epoch_losses(tmp_path, at_epoch_end) == ([0.5, 0.75], [2.0, 1.5])
+    # a budget shorter than one epoch (the flowers recipe's 10 steps): only step scalars were logged
+    with SummaryWriter(str(tmp_path / "short")) as short:
+        short.add_scalar("train/loss_d", 9.0, 0)
+    assert parity.epoch_losses(tmp_path / "short", ended_inside) == ([0.5], [1.0])

@@ -60,6 +60,7 @@ from gan_lightning.nets import has_batch_norm
 REPO = Path(__file__).resolve().parents[2]
 FIT = REPO / "scripts" / "fit.py"
 CONFIGS = REPO / "configs"
+EPOCH_TAGS = ("epoch/loss_d", "epoch/loss_g")  # the epoch means fit.py logs
 NOISE_SEED = 2024  # the latents every generator is evaluated on
 SAMPLE_BATCH = 100  # generated images per forward pass when evaluating
 
@@ -269,19 +270,28 @@ def train_config(unit: Unit, root: Path) -> dict:
     if done.returncode != 0:
         raise RuntimeError(f"fit.py failed for {unit.name} (rc {done.returncode}); see {log}")
     run_dir = max((Path(unit.out) / "runs" / unit.name).glob("version_*"), key=lambda p: p.stat().st_mtime)
-    loss_d, loss_g = epoch_losses(run_dir)
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
-    steps = torch.load(checkpoint, map_location="cpu", weights_only=True)["global_step"]
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    loss_d, loss_g = epoch_losses(run_dir, saved)
+    steps = saved["global_step"]
     return {"loss_d": loss_d, "loss_g": loss_g, "wall_s": wall, "steps": steps, "checkpoint": str(checkpoint)}
 
 
-def epoch_losses(run_dir: Path) -> tuple[list[float], list[float]]:
-    """The epoch/loss_d and epoch/loss_g means fit.py logged to TensorBoard, in order."""
+def epoch_losses(run_dir: Path, last_checkpoint: dict) -> tuple[list[float], list[float]]:
+    """The epoch/loss_d and epoch/loss_g means fit.py logged to TensorBoard, in order, and the mean of
+    an epoch the budget ended inside (a steps budget shorter than an epoch: the flowers recipe's), from
+    the partial sums the last checkpoint keeps, as the original's loop reports its last partial epoch."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
-    return tuple([e.value for e in events.Scalars(tag)] for tag in ("epoch/loss_d", "epoch/loss_g"))
+    logged = events.Tags()["scalars"]
+    loss_d, loss_g = ([e.value for e in events.Scalars(tag)] if tag in logged else [] for tag in EPOCH_TAGS)
+    state = last_checkpoint["gan_lightning"]
+    if state["epoch_steps"]:
+        partial = (state["epoch_loss_sums"] / state["epoch_steps"]).tolist()
+        loss_d, loss_g = loss_d + partial[:1], loss_g + partial[1:]
+    return loss_d, loss_g
 
 
 def train_original(unit: Unit, root: Path) -> dict:
