@@ -180,3 +180,22 @@ def test_epoch_losses_read_the_logged_epochs_and_add_the_epoch_a_steps_budget_en
     with SummaryWriter(str(tmp_path / "short")) as short:
         short.add_scalar("train/loss_d", 9.0, 0)
     assert parity.epoch_losses(tmp_path / "short", ended_inside) == ([0.5], [1.0])
+
+
+def test_critic_check_measures_the_config_critic_and_the_examples_sigmoid_shrinks_its_gradients():
+    from gan_lightning.nets import build_discriminator
+
+    images = torch.randint(0, 256, (64, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    rows = parity.critic_penalty_at_init(images, [0, 1], batch_size=16)
+    assert [(r["seed"], "without" in r["critic"]) for r in rows] == [(0, False), (0, True), (1, False), (1, True)]
+    for with_sigmoid, without in (rows[0:2], rows[2:4]):
+        # Per sample |grad sigmoid(f)| = sigmoid'(f) |grad f| <= |grad f| / 4.
+        assert 0 < with_sigmoid["grad_norm"] <= without["grad_norm"] / 4
+        assert abs(with_sigmoid["wasserstein"]) < 1  # a difference of probabilities
+    # "Without sigmoid" is the critic configs/flowers.yaml trains: the same layers, parameter for parameter.
+    options = parity.config_yaml("flowers")["model"]["init_args"]
+    critic = build_discriminator(options["discriminator"], 64, 3, **options["discriminator_options"])
+    _, example = originals.matlab_wgan_gp_nets(3)
+    assert [p.shape for p in critic.parameters()] == [p.shape for p in example[:-1].parameters()]
+    assert not any(isinstance(m, torch.nn.Sigmoid) for m in critic.modules())
+    assert isinstance(example[-1], torch.nn.Sigmoid)

@@ -18,7 +18,8 @@ spread between seeds (the larger max - min of the two sides).
 time, and that config through fit.py, for a short budget; every generator with batch norm is
 evaluated with both ways of sampling (running statistics and batch statistics). `--guard` prints
 the spreads of d2l's loop in the setting of the Pokemon collapse guard (tests/), which sets its
-threshold.
+threshold. `--critic_check` measures the flowers critic's gradient penalty at initialisation with
+the MathWorks example's final sigmoid and without it (the config), which explains their critic losses.
 
 Every run is a unit kept under `--out/units/` (JSON, and the generator of a plain loop), so a rerun
 reuses finished units; a long plain-loop run also keeps its generator at the ablation budget.
@@ -48,6 +49,7 @@ import yaml
 from torch import Tensor, nn
 
 from gan_lightning.benchmarks import reference_loops as loops
+from gan_lightning.data import uint8_to_float
 from gan_lightning.files import atomic_write
 from gan_lightning.images import make_grid, save_png
 from gan_lightning.metrics.frechet import feature_statistics, frechet_distance
@@ -499,6 +501,61 @@ def guard_spreads(data_root: Path, out: Path, seeds: list[int]) -> dict[str, flo
 
 
 # ------------------------------------------------------------------------------------------------
+# The flowers critic (--critic_check). The MathWorks example's critic ends in a sigmoidLayer; the
+# recipe leaves it out, because a Wasserstein critic's score must be unbounded (Arjovsky et al. 2017,
+# arXiv:1701.07875; Gulrajani et al. 2017, arXiv:1704.00028). The sigmoid's slope is at most 1/4, so
+# it shrinks the critic's input gradients, hence the gradient penalty the critic loss includes.
+
+
+def critic_penalty_at_init(
+    images: Tensor, seeds: list[int], batch_size: int = 64, lam: float = 10.0, latent_dim: int = 100
+) -> list[dict]:
+    """Per seed: the example's freshly initialised nets, a batch of real images and one of G(z); the
+    critic's mean input-gradient norm at the interpolates, the gradient penalty, and the Wasserstein
+    term mean D(G(z)) - mean D(x), with the example's final sigmoid and without it (the config's critic:
+    the same layers and weights but the sigmoid)."""
+    rows = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        generator, critic = loops.matlab_wgan_gp_nets(images.shape[1], latent_dim)
+        real = uint8_to_float(images[torch.randperm(len(images))[:batch_size]])
+        with torch.no_grad():
+            fake = generator(torch.randn(len(real), latent_dim))
+        eps = torch.rand(len(real), 1, 1, 1)
+        for name, net in (("with sigmoid (MATLAB example)", critic), ("without sigmoid (config)", critic[:-1])):
+            interpolates = (eps * real + (1 - eps) * fake).requires_grad_(True)
+            (gradients,) = torch.autograd.grad(net(interpolates).sum(), interpolates)
+            norms = gradients.flatten(1).norm(dim=1)
+            with torch.no_grad():
+                wasserstein = float(net(fake).mean() - net(real).mean())
+            rows.append(
+                {
+                    "seed": seed,
+                    "critic": name,
+                    "grad_norm": float(norms.mean()),
+                    "penalty": float(lam * ((norms - 1) ** 2).mean()),
+                    "wasserstein": wasserstein,
+                }
+            )
+    return rows
+
+
+def critic_check_markdown(rows: list[dict]) -> str:
+    lines = [
+        "The flowers critic at initialisation (the MathWorks example's nets, one batch of 64 real images "
+        "and 64 of G(z)), with the example's final sigmoid and without it (the config):",
+        "",
+        "| seed | critic | input-gradient norm | gradient penalty (λ = 10) | mean D(G(z)) − mean D(x) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['seed']} | {r['critic']} | {r['grad_norm']:.2f} | {r['penalty']:.1f} | {r['wasserstein']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------------
 # Units, jobs and tables
 
 
@@ -763,6 +820,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ablation", action="store_true", help="the Pokemon ablation instead of the parity table")
     parser.add_argument("--guard", action="store_true", help="d2l's spreads in the collapse guard's setting")
     parser.add_argument(
+        "--critic_check", action="store_true", help="the flowers critic's gradient penalty with and without its sigmoid"
+    )
+    parser.add_argument(
         "--finished_only", action="store_true", help="tables of the runs already finished under --out; run nothing"
     )
     parser.add_argument("--markdown", help="write the table(s) here")
@@ -778,6 +838,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(spreads, indent=1))
         smallest = min(v for k, v in spreads.items() if k.endswith("batch"))
         print(f"threshold (half the smallest spread of d2l's own, batch-statistics, samples): {smallest / 2:.4f}")
+        return 0
+    if args.critic_check:
+        torch.set_num_threads(1)
+        images = recipe_images("flowers", prepare_root("flowers", Path(args.data_root), Path(args.out)))
+        table = critic_check_markdown(critic_penalty_at_init(images, args.seeds))
+        print(table)
+        if args.markdown:
+            Path(args.markdown).write_text(table)
         return 0
     units = ablation_units(args.seeds, args) if args.ablation else parity_units(args.recipes, args.seeds, args)
     summaries = finished_summaries(units) if args.finished_only else run_units(units, args.jobs)
