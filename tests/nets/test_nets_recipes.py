@@ -2,8 +2,11 @@
 chapter, the MATLAB WGAN-GP example, the @IT CIFAR-10 article's simple nets and PyTorch-GAN's MNIST
 DCGAN; the project stem follows Radford, Metz and Chintala 2015 (arXiv:1511.06434)."""
 
+from pathlib import Path
+
 import pytest
 import torch
+import yaml
 from torch import nn
 
 from gan_lightning.nets import build_discriminator, build_generator
@@ -324,6 +327,29 @@ def test_dropout_discriminator_matches_recipe(size):
     assert describe(d) == MNIST_D  # 32 -> 16 -> 8 -> 4 -> 2 as well
     d.eval()
     assert conv_output_shapes(d, torch.randn(2, 1, size, size))[-1] == (128, 2, 2)
+
+
+def batch_norms(net: nn.Module) -> list[tuple[int, float, float]]:
+    return [(m.num_features, m.eps, m.momentum) for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+
+
+def test_mnist_config_normalises_as_pytorch_gans_code():
+    """configs/mnist.yaml's nets have PyTorch-GAN's BatchNorm2d(c, 0.8) (eps 0.8, momentum 0.1), layer for layer."""
+    from gan_lightning.benchmarks.reference_loops import PyTorchGANDiscriminator, PyTorchGANGenerator
+
+    config = yaml.safe_load((Path(__file__).parents[2] / "configs" / "mnist.yaml").read_text())["model"]["init_args"]
+    g = build_generator(config["generator"], 100, 32, 1, **config["generator_options"])
+    d = build_discriminator(config["discriminator"], 32, 1, **config["discriminator_options"])
+    assert batch_norms(g) == batch_norms(PyTorchGANGenerator(32, 100, 1))
+    assert batch_norms(d) == batch_norms(PyTorchGANDiscriminator(32, 1))
+    assert [eps for _, eps, _ in batch_norms(d)] == [0.8, 0.8, 0.8]
+
+
+def test_upsample_and_dropout_nets_reject_an_unknown_batch_norm():
+    with pytest.raises(ValueError, match="batch_norm='tf'.*keras.*pytorch_gan"):
+        build_generator("upsample", 100, 32, 1, batch_norm="tf")
+    with pytest.raises(ValueError, match="batch_norm='tf'.*keras.*pytorch_gan"):
+        build_discriminator("dropout", 32, 1, batch_norm="tf")
 
 
 # --- Across all nets ---------------------------------------------------------------------------
