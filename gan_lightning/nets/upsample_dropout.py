@@ -3,7 +3,7 @@ MNIST DCGAN (eriklindernoren/PyTorch-GAN, implementations/dcgan).
 
 PyTorch-GAN's dcgan is a port of a Keras example that wrote BatchNormalization(momentum=0.8); the port
 passes 0.8 as BatchNorm2d's second positional argument, which is `eps`, so it normalises with
-eps 0.8 (and PyTorch's default momentum 0.1). `batch_norm` picks either:
+eps 0.8 (and PyTorch's default momentum 0.1). `batch_norm_style` picks either:
 - "pytorch_gan": eps 0.8, momentum 0.1, what PyTorch-GAN's code does. configs/mnist.yaml uses it:
   its parity run (scripts/parity.py, 300 generator steps, seeds 0 and 1) found the Keras reading
   learning worse than the original (FID 181.1 against 157.8, outside the seeds' spread).
@@ -25,10 +25,10 @@ KERAS_BN_MOMENTUM = 0.2  # Keras momentum 0.8 in PyTorch's convention (see the m
 BATCH_NORM = {"keras": {"momentum": KERAS_BN_MOMENTUM}, "pytorch_gan": {"eps": 0.8}}  # BatchNorm2d kwargs
 
 
-def batch_norm_kwargs(batch_norm: str, owner: str) -> dict[str, float]:
-    if batch_norm not in BATCH_NORM:
-        raise ValueError(f"{owner}: batch_norm={batch_norm!r} is not one of {sorted(BATCH_NORM)}")
-    return BATCH_NORM[batch_norm]
+def batch_norm_kwargs(style: str, owner: str) -> dict[str, float]:
+    if style not in BATCH_NORM:
+        raise ValueError(f"{owner}: batch_norm_style={style!r} is not one of {sorted(BATCH_NORM)}")
+    return BATCH_NORM[style]
 
 
 class UpsampleGenerator(Generator):
@@ -46,10 +46,10 @@ class UpsampleGenerator(Generator):
         channels: int,
         init: str = "dcgan",
         init_std: float = 0.02,
-        batch_norm: str = "keras",
+        batch_norm_style: str = "keras",
     ):
         super().__init__(latent_dim, image_size, channels)
-        norm = batch_norm_kwargs(batch_norm, type(self).__name__)
+        norm = batch_norm_kwargs(batch_norm_style, type(self).__name__)
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 4 or image_size % 4:
             raise ValueError(
                 f"{type(self).__name__}: image_size={image_size!r} is not supported; use a multiple of 4 (e.g. 28, 32)"
@@ -91,11 +91,16 @@ class DropoutDiscriminator(Discriminator):
     """
 
     def __init__(
-        self, image_size: int, channels: int, init: str = "dcgan", init_std: float = 0.02, batch_norm: str = "keras"
+        self,
+        image_size: int,
+        channels: int,
+        init: str = "dcgan",
+        init_std: float = 0.02,
+        batch_norm_style: str = "keras",
     ):
         check_positive_int(image_size, "image_size", type(self).__name__)  # any size: its Linear adapts
         super().__init__(image_size, channels)
-        norm = batch_norm_kwargs(batch_norm, type(self).__name__)
+        norm = batch_norm_kwargs(batch_norm_style, type(self).__name__)
 
         widths = [channels, 16, 32, 64, 128]
         layers: OrderedDict[str, nn.Module] = OrderedDict()

@@ -346,10 +346,10 @@ def test_mnist_config_normalises_as_pytorch_gans_code():
 
 
 def test_upsample_and_dropout_nets_reject_an_unknown_batch_norm():
-    with pytest.raises(ValueError, match="batch_norm='tf'.*keras.*pytorch_gan"):
-        build_generator("upsample", 100, 32, 1, batch_norm="tf")
-    with pytest.raises(ValueError, match="batch_norm='tf'.*keras.*pytorch_gan"):
-        build_discriminator("dropout", 32, 1, batch_norm="tf")
+    with pytest.raises(ValueError, match="batch_norm_style=.tf.*keras.*pytorch_gan"):
+        build_generator("upsample", 100, 32, 1, batch_norm_style="tf")
+    with pytest.raises(ValueError, match="batch_norm_style=.tf.*keras.*pytorch_gan"):
+        build_discriminator("dropout", 32, 1, batch_norm_style="tf")
 
 
 # --- Across all nets ---------------------------------------------------------------------------

@@ -38,8 +38,8 @@ def test_options_and_defaults_are_plain_json_values():
     }
     assert net_options(GENERATORS["wgan_gp"]) == {"width": 64, "init": "glorot", "init_std": 0.02}
     assert net_options(DISCRIMINATORS["wgan_gp"]) == {"width": 64, "init": "glorot", "init_std": 0.02}
-    assert net_options(GENERATORS["upsample"]) == {"init": "dcgan", "init_std": 0.02, "batch_norm": "keras"}
-    assert net_options(DISCRIMINATORS["dropout"]) == {"init": "dcgan", "init_std": 0.02, "batch_norm": "keras"}
+    assert net_options(GENERATORS["upsample"]) == {"init": "dcgan", "init_std": 0.02, "batch_norm_style": "keras"}
+    assert net_options(DISCRIMINATORS["dropout"]) == {"init": "dcgan", "init_std": 0.02, "batch_norm_style": "keras"}
     for cls in [*GENERATORS.values(), *DISCRIMINATORS.values()]:
         options = net_options(cls)
         assert json.loads(json.dumps(options)) == options
