@@ -51,6 +51,7 @@ from torch import Tensor, nn
 from gan_lightning.benchmarks import reference_loops as loops
 from gan_lightning.data import uint8_to_float
 from gan_lightning.files import atomic_write
+from gan_lightning.gans.losses import gradient_norm
 from gan_lightning.images import make_grid, save_png
 from gan_lightning.metrics.frechet import feature_statistics, frechet_distance
 from gan_lightning.metrics.inception import build_inception, to_fid_input
@@ -524,8 +525,7 @@ def critic_penalty_at_init(
         eps = torch.rand(len(real), 1, 1, 1)
         for name, net in (("with sigmoid (MATLAB example)", critic), ("without sigmoid (config)", critic[:-1])):
             interpolates = (eps * real + (1 - eps) * fake).requires_grad_(True)
-            (gradients,) = torch.autograd.grad(net(interpolates).sum(), interpolates)
-            norms = gradients.flatten(1).norm(dim=1)
+            norms = gradient_norm(net(interpolates), interpolates).detach()  # WGANGPModule's own penalty norm
             with torch.no_grad():
                 wasserstein = float(net(fake).mean() - net(real).mean())
             rows.append(
