@@ -164,6 +164,23 @@ def test_parity_script_refuses_a_single_seed(tmp_path):
     assert run.returncode == 2 and "2 or more seeds" in run.stderr
 
 
+def test_parity_script_without_fid_weights_says_how_to_make_them_before_training_anything(tmp_path):
+    no_weights = {"GAN_LIGHTNING_CACHE": str(tmp_path / "cache"), "TORCH_HOME": str(tmp_path / "torch")}
+    env = {k: v for k, v in ENV.items() if k != "GAN_LIGHTNING_FID_WEIGHTS"} | no_weights
+    out = tmp_path / "out"
+    command = [sys.executable, str(parity.REPO / "scripts" / "parity.py"), "--recipes", "fashion_mnist"]
+    run = subprocess.run(
+        [*command, "--data_root", str(tmp_path), "--out", str(out), "--seeds", "0", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert run.returncode == 2, run.stderr[-3000:]
+    assert "scripts/convert_fid_weights.py" in run.stderr and "Traceback" not in run.stderr
+    assert not out.exists()  # refused before any run started
+
+
 def test_epoch_losses_read_the_logged_epochs_and_add_the_epoch_a_steps_budget_ended_inside(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 

@@ -57,7 +57,7 @@ from gan_lightning.metrics.frechet import feature_statistics, frechet_distance
 from gan_lightning.metrics.inception import build_inception, to_fid_input
 from gan_lightning.metrics.kid import kernel_inception_distance
 from gan_lightning.metrics.reference import statistics_subset
-from gan_lightning.metrics.weights import resolve_fid_weights
+from gan_lightning.metrics.weights import OFFLINE_HINT, resolve_fid_weights
 from gan_lightning.nets import has_batch_norm
 
 REPO = Path(__file__).resolve().parents[2]
@@ -350,13 +350,16 @@ def train_unit(unit: Unit) -> dict:
 # Evaluation
 
 
+NO_WEIGHTS = f"parity needs the FID Inception weights and found none; to make them offline: {OFFLINE_HINT}"
+
+
 class Features:
     """TF-Inception pool3 features (the FID network), with the real ones cached per dataset and n."""
 
     def __init__(self, out: Path, weights_path: str | Path | None = None) -> None:
         weights = resolve_fid_weights(weights_path, download=False, warn=False)
         if weights is None:
-            raise RuntimeError("the FID Inception weights are needed (see gan_lightning.metrics.weights)")
+            raise RuntimeError(NO_WEIGHTS)
         self.net = build_inception(weights, ["2048"])
         self.out = out
 
@@ -847,6 +850,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.markdown:
             Path(args.markdown).write_text(table)
         return 0
+    if not args.finished_only and resolve_fid_weights(None, download=False, warn=False) is None:
+        parser.error(NO_WEIGHTS)  # before hours of training, not after them
     units = ablation_units(args.seeds, args) if args.ablation else parity_units(args.recipes, args.seeds, args)
     summaries = finished_summaries(units) if args.finished_only else run_units(units, args.jobs)
     if args.finished_only:
