@@ -1,6 +1,7 @@
 """The parity check's parts: the fit.py command it runs, the original loops it compares against,
 and the FID/KID it scores them with. The full check takes hours; these take seconds."""
 
+import inspect
 import os
 import subprocess
 import sys
@@ -84,6 +85,33 @@ def test_each_recipe_config_keeps_or_drops_the_last_partial_batch_as_its_origina
 
 def decoded(recipe: str, count: int) -> torch.Tensor:
     return parity.recipe_images(recipe, SHARED_DATA)[:count]
+
+
+# The config option each hyperparameter of an original's loop lives in (model or data init_args).
+LOOP_SETTING_IN_CONFIG = {
+    "lr": "model",
+    "lr_d": "model",
+    "lr_g": "model",
+    "latent_dim": "model",
+    "batch_size": "data",
+}
+
+
+def test_each_recipe_config_trains_with_its_originals_learning_rate_batch_and_latent_size():
+    """The settings each original's loop runs with by default (as its source prints them) are the
+    config's: a config that silently trains at another rate or batch size is not the recipe."""
+    checked = set()
+    for name, recipe in parity.RECIPES.items():
+        if recipe.train_original is None:
+            continue
+        config = yaml.safe_load((parity.CONFIGS / f"{name}.yaml").read_text())
+        defaults = inspect.signature(recipe.train_original).parameters
+        for setting, section in LOOP_SETTING_IN_CONFIG.items():
+            if setting in defaults:
+                shipped = config[section]["init_args"][setting]
+                assert shipped == defaults[setting].default, f"{name}: {setting} {shipped} vs the original's"
+                checked.add(name)
+    assert checked == {name for name, recipe in parity.RECIPES.items() if recipe.train_original is not None}
 
 
 @needs_shared("pokemon.zip")
