@@ -1,5 +1,7 @@
-"""RunCheckpoint: `checkpoints/last.ckpt`, written whenever a run could need to continue from it, and
-`checkpoints/best.ckpt` when an evaluation callback (FIDEvaluation) finds a new best.
+"""RunCheckpoint: `checkpoints/last.ckpt`, written whenever a run could need to continue from it,
+`checkpoints/best.ckpt` when an evaluation callback (FIDEvaluation) finds a new best, and, when asked,
+snapshots `checkpoints/step_XXXXXXXX.ckpt` kept every N generator steps (stylegan2-ada-pytorch keeps
+its network snapshots the same way: to evaluate, sample or branch from any point of a run later).
 
 Lightning's ModelCheckpoint configured for last.ckpt, with these gaps closed:
 - Lightning skips the final save once any periodic save has happened, so the last steps of a run
@@ -14,11 +16,13 @@ Lightning's ModelCheckpoint configured for last.ckpt, with these gaps closed:
   `log_every_n_steps` steps: one tiny all-reduce at the steps where the losses are read anyway. A NaN
   stop (NonFiniteLossError) never writes a checkpoint.
 Under DDP, save decisions depend only on the step and the agreed stop, so every rank calls
-`_save_last_checkpoint` (which holds a barrier) together; only global rank 0 writes the file.
+`_save_last_checkpoint` (which holds a barrier) together; only global rank 0 writes the file. A snapshot
+is a copy of the last.ckpt just written, made by global rank 0 alone (a file copy, no collective).
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -27,6 +31,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities import rank_zero_info
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from gan_lightning.files import atomic_write
 from gan_lightning.loops import epoch_finished, normalize_loop_state
 from gan_lightning.signals import StopRequest, StopSignals
 from gan_lightning.slurm import requeue_slurm_job
@@ -34,14 +39,21 @@ from gan_lightning.slurm import requeue_slurm_job
 
 class RunCheckpoint(ModelCheckpoint):
     """last.ckpt every `every_n_train_steps` generator steps (or `every_n_epochs`), at the end of training,
-    and when the run is interrupted (Ctrl-C), preempted (SIGTERM) or about to reach its SLURM time limit."""
+    and when the run is interrupted (Ctrl-C), preempted (SIGTERM) or about to reach its SLURM time limit;
+    a kept snapshot `step_XXXXXXXX.ckpt` every `keep_every_n_train_steps` generator steps (None: none)."""
 
     def __init__(
         self,
         every_n_train_steps: int | None = 500,
         every_n_epochs: int | None = None,
         dirpath: str | None = None,
+        keep_every_n_train_steps: int | None = None,
     ) -> None:
+        if keep_every_n_train_steps is not None and keep_every_n_train_steps < 1:
+            raise ValueError(
+                f"checkpoint.keep_every_n_train_steps must be a positive number of generator steps or null "
+                f"(no snapshots), got {keep_every_n_train_steps}"
+            )
         super().__init__(
             dirpath=dirpath,
             save_last=True,
@@ -54,6 +66,8 @@ class RunCheckpoint(ModelCheckpoint):
         self.stop = StopRequest.NONE  # agreed by all ranks; acted on at the next step's start
         self._save_at_epoch_end = False
         self._best_due = False
+        self.keep_every_n_train_steps = keep_every_n_train_steps
+        self._snapshot_due = False
 
     def request_best(self) -> None:
         """An evaluation callback found this step the best so far: write `best.ckpt` at this step's save point.
@@ -69,6 +83,7 @@ class RunCheckpoint(ModelCheckpoint):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.stop = StopRequest.NONE
         self._save_at_epoch_end = False
+        self._snapshot_due = False
         self.signals.install(trainer)
         if trainer.world_size > 1:
             # Lightning 2.6 broadcasts its SIGTERM flag from rank 0 and reads it with .item() before every
@@ -83,9 +98,10 @@ class RunCheckpoint(ModelCheckpoint):
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
         self.stop = max(self.stop, self._agree_on_stop(trainer))
-        every = self._every_n_train_steps
+        every, keep = self._every_n_train_steps, self.keep_every_n_train_steps
         periodic = every is not None and every > 0 and trainer.global_step % every == 0
-        if periodic or self.stop != StopRequest.NONE:
+        self._snapshot_due |= keep is not None and trainer.global_step % keep == 0
+        if periodic or self._snapshot_due or self.stop != StopRequest.NONE:
             if epoch_finished(trainer):
                 self._save_at_epoch_end = True  # after the epoch-end hooks (gan_lightning.loops)
             else:
@@ -115,6 +131,8 @@ class RunCheckpoint(ModelCheckpoint):
         if self._best_due:
             self._save_best(trainer)
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        if self._snapshot_due:
+            self._save_snapshot(trainer)
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self.signals.restore()
@@ -142,6 +160,17 @@ class RunCheckpoint(ModelCheckpoint):
     def _save(self, trainer: pl.Trainer) -> None:
         if self._last_global_step_saved != trainer.global_step:
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        if self._snapshot_due:
+            self._save_snapshot(trainer)
+
+    def _save_snapshot(self, trainer: pl.Trainer) -> None:
+        """Copy the last.ckpt just written (at this step) to step_XXXXXXXX.ckpt: the same bytes, no second
+        serialisation. Rank 0 only; Trainer.save_checkpoint's barrier has made its file complete."""
+        self._snapshot_due = False
+        if trainer.is_global_zero:
+            snapshot = Path(self.dirpath) / f"step_{trainer.global_step:08d}.ckpt"
+            with atomic_write(snapshot, fsync=True, unique=False) as tmp:
+                shutil.copyfile(self.last_model_path, tmp)
 
     def _stop_run(self, trainer: pl.Trainer) -> None:
         step, path = trainer.global_step, self.last_model_path

@@ -1,5 +1,6 @@
 """AtomicCheckpointIO: a checkpoint write that fails or is killed halfway never replaces the last
-good checkpoint, and what a kill leaves behind does not disturb the next resume."""
+good checkpoint, and what a kill leaves behind does not disturb the next resume. RunCheckpoint's kept
+snapshots: where they fall, and that a run started from one continues exactly."""
 
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import torch
 
 from gan_lightning.checkpoint_io import AtomicCheckpointIO
 from gan_lightning.runs import resolve_run
+from tests.fit_runs import assert_identical, fit_in_process, load, run_dirs, tiny_config, training_state
 
 
 @pytest.fixture
@@ -63,3 +65,47 @@ def test_a_process_killed_while_writing_a_large_checkpoint_keeps_the_old_one(goo
     AtomicCheckpointIO().save_checkpoint({"global_step": 12, "state_dict": {}}, good)
     assert torch.load(good, weights_only=True)["global_step"] == 12
     assert not tmp.exists()
+
+
+def test_kept_snapshots_fall_every_n_steps_and_a_run_started_from_one_ends_as_the_uninterrupted_run(tmp_path):
+    # 40 images at batch 8: 5 steps an epoch, so the one snapshot in 9 steps falls on an epoch's last batch.
+    cfg = tiny_config(tmp_path, "dcgan", max_steps=9, num_images=40, batch_size=8, every_n_train_steps=4)
+    fit_in_process(cfg, "--checkpoint.keep_every_n_train_steps", "5")
+    (run,) = run_dirs(tmp_path)
+    snapshots = sorted((run / "checkpoints").glob("step_*.ckpt"))
+    assert [p.name for p in snapshots] == ["step_00000005.ckpt"]
+    at_epoch_end = load(snapshots[0])
+    assert at_epoch_end["global_step"] == 5
+    # Saved after the epoch's end hooks, as last.ckpt would be: the epoch's loss sums are already closed.
+    assert at_epoch_end["gan_lightning"]["epoch_steps"] == 0
+
+    # Branch from the snapshot: a new run folder (the run went on past it) that ends where the first did.
+    fit_in_process(cfg, "--checkpoint.keep_every_n_train_steps", "5", "--ckpt_path", str(snapshots[0]))
+    first, branch = run_dirs(tmp_path)
+    expected, got = load(first / "checkpoints" / "last.ckpt"), load(branch / "checkpoints" / "last.ckpt")
+    assert got["global_step"] == expected["global_step"] == 9
+    assert_identical(training_state(got), training_state(expected), "run started from step_00000005.ckpt")
+    assert not list((branch / "checkpoints").glob("step_*.ckpt"))  # no step past 5 is a multiple of 5 before 9
+
+
+def test_snapshots_inside_an_epoch_are_last_ckpt_of_their_step(tmp_path):
+    cfg = tiny_config(tmp_path, "wgan_gp", max_steps=5, num_images=80, batch_size=8, every_n_train_steps=None)
+    fit_in_process(cfg, "--checkpoint.keep_every_n_train_steps", "2")
+    (run,) = run_dirs(tmp_path)
+    kept = {p.name: load(p) for p in (run / "checkpoints").glob("step_*.ckpt")}
+    assert sorted(kept) == ["step_00000002.ckpt", "step_00000004.ckpt"]
+    for name, checkpoint in kept.items():
+        assert checkpoint["global_step"] == int(name[5:13])
+        assert checkpoint["gan_lightning"]["epoch_steps"] == checkpoint["global_step"]  # mid-epoch: 5 steps of 80/16
+    assert load(run / "checkpoints" / "last.ckpt")["global_step"] == 5
+    assert not list((run / "checkpoints").glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("value", ["0", "-3"])
+def test_a_snapshot_cadence_below_one_step_is_refused_before_the_run(tmp_path, capsys, value):
+    cfg = tiny_config(tmp_path, "dcgan", max_steps=2)
+    with pytest.raises(SystemExit) as stop:
+        fit_in_process(cfg, "--checkpoint.keep_every_n_train_steps", value)
+    assert stop.value.code == 2
+    assert "keep_every_n_train_steps" in capsys.readouterr().err
+    assert not run_dirs(tmp_path)
