@@ -2,10 +2,13 @@
 
 For each config in configs/, on tiny data in its dataset's real on-disk format, with its own nets, module
 and callbacks (grid PNGs, FID on the standard Inception network with a small sample count, periodic and
-final checkpoints) and W&B offline (`--wandb true`):
-- N generator steps in one go;
-- k steps, stopped by max_steps in the middle of an epoch, then `--ckpt_path last --trainer.max_steps N`
-  (README's "train longer");
+final checkpoints) and W&B offline (`--wandb true`), N generator steps in one go, and:
+- in one process: k steps, stopped by max_steps in the middle of an epoch, then `--ckpt_path last
+  --trainer.max_steps N` (README's "train longer"), in the same folder and W&B run;
+- under DDP: a run started from the snapshot the uninterrupted run kept at step k, in the middle of an
+  epoch (`--checkpoint.keep_every_n_train_steps k`, then `--ckpt_path .../step_k.ckpt`), in a new folder.
+  Two launches instead of three: each launch pays the imports of two fresh processes (about 5 s each on
+  this 2-core VM), and "train longer" itself is the same resume the one-process run checks;
 and both end with bit-identical weights, optimizer states and data position. Epochs are two steps long
 under DDP and four in one process, so the runs cross epoch boundaries, a periodic checkpoint falls on an
 epoch's last batch, and every epoch- and step-cadenced callback fires before and after the resume. A
@@ -119,14 +122,24 @@ def test_shipped_config_trains_and_train_longer_resumes_bit_identical(
     if config != "demo":
         build_tiny_root(config, work / "root", images_needed(config))
 
-    fit(work, config, processes, weights, "straight", "--trainer.max_steps", str(STEPS))
-    fit(work, config, processes, weights, "resumed", "--trainer.max_steps", str(STOP_AT))
-    (stopped,) = (work / "resumed" / config).glob("version_*")
-    assert load(stopped / "checkpoints" / "last.ckpt")["global_step"] == STOP_AT
-    fit(work, config, processes, weights, "resumed", "--trainer.max_steps", str(STEPS), "--ckpt_path", "last")
-
-    (straight,) = (work / "straight" / config).glob("version_*")
-    (resumed,) = (work / "resumed" / config).glob("version_*")  # "train longer" continued in the same folder
+    if processes == 1:
+        fit(work, config, processes, weights, "straight", "--trainer.max_steps", str(STEPS))
+        fit(work, config, processes, weights, "resumed", "--trainer.max_steps", str(STOP_AT))
+        (stopped,) = (work / "resumed" / config).glob("version_*")
+        assert load(stopped / "checkpoints" / "last.ckpt")["global_step"] == STOP_AT
+        fit(work, config, processes, weights, "resumed", "--trainer.max_steps", str(STEPS), "--ckpt_path", "last")
+        (straight,) = (work / "straight" / config).glob("version_*")
+        (resumed,) = (work / "resumed" / config).glob("version_*")  # "train longer" continued in the same folder
+    else:
+        keep = ("--checkpoint.keep_every_n_train_steps", str(STOP_AT))
+        fit(work, config, processes, weights, "straight", "--trainer.max_steps", str(STEPS), *keep)
+        (straight,) = (work / "straight" / config).glob("version_*")
+        snapshot = straight / "checkpoints" / f"step_{STOP_AT:08d}.ckpt"
+        assert load(snapshot)["global_step"] == STOP_AT
+        assert load(snapshot)["gan_lightning"]["epoch_steps"] == STOP_AT % STEPS_PER_EPOCH_IN_DDP  # mid-epoch
+        resume = ("--ckpt_path", str(snapshot))
+        fit(work, config, processes, weights, "straight", "--trainer.max_steps", str(STEPS), *resume)
+        resumed = straight.with_name("version_1")  # the run went on past the snapshot: a new folder
     expected, got = load(straight / "checkpoints" / "last.ckpt"), load(resumed / "checkpoints" / "last.ckpt")
     assert got["global_step"] == expected["global_step"] == STEPS
     assert_identical(training_state(got), training_state(expected), f"{config}, {processes} process(es)")
@@ -142,12 +155,21 @@ def test_shipped_config_trains_and_train_longer_resumes_bit_identical(
         if fid_enabled(config):
             fid = tensorboard_events(run).Scalars("val/fid")
             assert fid[-1].step == STEPS and torch.isfinite(torch.tensor([p.value for p in fid])).all()
-            assert (run / "checkpoints" / "best.ckpt").is_file()
         run_id = (run / "wandb_id.txt").read_text().strip()
         assert all(d.name.endswith(run_id) for d in (run / "wandb").glob("offline-run-*"))
-    assert len(list((resumed / "wandb").glob("offline-run-*"))) == 2  # the resumed run continued the same W&B run
+    if fid_enabled(config):
+        assert (straight / "checkpoints" / "best.ckpt").is_file()
+        best = [{k: v for k, v in c["callbacks"].items() if k.startswith("FIDEvaluation")} for c in (got, expected)]
+        assert best[0] and best[0] == best[1]  # the same best FID, at the same step
     # The epoch means of the resumed run are those of the uninterrupted one, epoch for epoch.
     epoch_means = [
         [(p.step, p.value) for p in tensorboard_events(r).Scalars("epoch/loss_d")] for r in (straight, resumed)
     ]
-    assert epoch_means[0] and epoch_means[0] == epoch_means[1]
+    if processes == 1:
+        assert len(list((resumed / "wandb").glob("offline-run-*"))) == 2  # continued the same W&B run
+        assert epoch_means[0] and epoch_means[0] == epoch_means[1]
+    else:  # a run started from a snapshot is a new W&B run, and logs the epochs after the snapshot
+        assert (resumed / "wandb_id.txt").read_text() != (straight / "wandb_id.txt").read_text()
+        # An epoch's mean is logged at the 0-based index of its last step: epochs that end after the snapshot.
+        after_snapshot = [(step, mean) for step, mean in epoch_means[0] if step + 1 > STOP_AT]
+        assert after_snapshot and after_snapshot == epoch_means[1]
