@@ -159,6 +159,9 @@ def test_shipped_config_trains_and_train_longer_resumes_bit_identical(
         assert all(d.name.endswith(run_id) for d in (run / "wandb").glob("offline-run-*"))
     if fid_enabled(config):
         assert (straight / "checkpoints" / "best.ckpt").is_file()
+    if fid_enabled(config) and processes > 1:
+        # A snapshot is taken mid-run, so the branch knows the same best FID as the uninterrupted run. (A run
+        # stopped by max_steps evaluates at its end, so after "train longer" the best may differ.)
         best = [{k: v for k, v in c["callbacks"].items() if k.startswith("FIDEvaluation")} for c in (got, expected)]
         assert best[0] and best[0] == best[1]  # the same best FID, at the same step
     # The epoch means of the resumed run are those of the uninterrupted one, epoch for epoch.
